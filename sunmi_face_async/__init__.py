@@ -1,0 +1,1 @@
+"""sunmi-face-async."""

@@ -1,0 +1,125 @@
+"""Typed records of the face API: groups, faces, pages, and the enums they carry.
+
+Records are frozen attrs classes, so they are hashable, comparable and cheap. Every field the
+server sends is optional when parsing (``_convert`` fills gaps with None or empty values), and
+the enums accept codes the server may add later instead of failing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+import attrs
+
+__all__ = ["AgeRange", "Face", "FaceGroup", "FacePage", "Gender", "GroupType"]
+
+
+class _OpenIntEnum(IntEnum):
+    """An IntEnum that turns an unknown integer into a pseudo-member instead of raising."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            member = int.__new__(cls, value)
+            member._name_ = f"UNKNOWN_{value}"
+            member._value_ = value
+            return member
+        return None
+
+    @classmethod
+    def is_known(cls, value: object) -> bool:
+        """Whether ``value`` is one of the documented members (unknown pseudo-members are not)."""
+        return isinstance(value, int) and not isinstance(value, bool) and value in cls._value2member_map_
+
+
+class GroupType(_OpenIntEnum):
+    """Kind of face group. Only CUSTOM groups can be created or changed by integrators."""
+
+    STRANGER = 1
+    REGULAR = 2
+    EMPLOYEE = 3
+    BLACKLIST = 4
+    CUSTOM = 5
+
+
+class Gender(_OpenIntEnum):
+    UNKNOWN = 0
+    MALE = 1
+    FEMALE = 2
+
+
+class AgeRange(_OpenIntEnum):
+    AGE_0_6 = 1
+    AGE_7_12 = 2
+    AGE_13_18 = 3
+    AGE_19_28 = 4
+    AGE_29_35 = 5
+    AGE_36_45 = 6
+    AGE_46_55 = 7
+    AGE_56_PLUS = 8
+
+
+def _slot(values: tuple[str, ...], slot: int) -> str:
+    if not 1 <= slot <= 5:
+        raise ValueError("custom field slots are numbered 1 to 5")
+    return values[slot - 1] if slot <= len(values) else ""
+
+
+@attrs.frozen
+class FaceGroup:
+    """A face group of a store. ``customer_keys`` names the group's custom fields (up to 5)."""
+
+    group_id: str
+    name: str = ""
+    type: GroupType | None = None
+    count: int | None = None
+    capacity: int | None = None
+    last_modified_time: datetime | None = None
+    description: str = ""
+    customer_keys: tuple[str, ...] = ()
+
+    @property
+    def is_default(self) -> bool:
+        """Default groups (stranger, regular, employee) cannot be changed or deleted."""
+        return self.type in (GroupType.STRANGER, GroupType.REGULAR, GroupType.EMPLOYEE)
+
+
+@attrs.frozen
+class Face:
+    """One enrolled face. ``customer_values`` holds its values of the group's custom fields."""
+
+    face_id: str
+    group_id: str | None = None
+    group_name: str = ""
+    name: str = ""
+    gender: Gender | None = None
+    age_range: AgeRange | None = None
+    arrival_count: int | None = None
+    create_time: datetime | None = None
+    last_arrival_time: datetime | None = None
+    customer_values: tuple[str, ...] = ()
+
+    def customer_value(self, slot: int) -> str:
+        """The value of custom field ``slot`` (1 to 5); empty when unset."""
+        return _slot(self.customer_values, slot)
+
+
+@attrs.frozen
+class FacePage:
+    """One page of ``groups.list_faces``; ``total_num`` counts the whole group."""
+
+    faces: tuple[Face, ...]
+    total_num: int
+    page_num: int
+    page_size: int
+
+    @property
+    def page_count(self) -> int:
+        """How many pages of this size the group holds."""
+        return -(-self.total_num // self.page_size) if self.page_size else 0
+
+    @property
+    def has_more(self) -> bool:
+        return self.page_num < self.page_count and len(self.faces) == self.page_size

@@ -1,1 +1,95 @@
-"""sunmi-face-async."""
+"""sunmi-face-async: an asyncio client for the SUNMI Digital Store face API.
+
+Start with :class:`AsyncSunmiFace`; bulk enrollment, export and mass moves live in
+:mod:`sunmi_face_async.bulk`, a fake cloud for tests in :mod:`sunmi_face_async.testing`
+and push-callback checks in :mod:`sunmi_face_async.webhook`.
+"""
+
+from ._client import PRODUCTION_URL, UAT_URL, AsyncSunmiFace
+from ._retry import NO_RETRY, RetryPolicy
+from ._signing import canonical_string, make_nonce, sign_params, verify_sign
+from ._validate import MAX_PAGE_SIZE
+from ._version import __version__
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DatabaseError,
+    DataNotFoundError,
+    DefaultGroupDeleteError,
+    DefaultGroupUpdateError,
+    FaceNotInGroupError,
+    FileStorageError,
+    GroupCreationFailedError,
+    GroupExistsError,
+    GroupLookupError,
+    GroupNotEmptyError,
+    GroupNotFoundError,
+    InvalidNonceError,
+    LimitExceededError,
+    NotFoundError,
+    ParameterError,
+    ProtocolError,
+    RecordNotFoundError,
+    RequestTimeout,
+    ServerError,
+    ShopNotFoundError,
+    SignatureError,
+    SunmiError,
+    ThrottledError,
+    TimestampExpiredError,
+    TransportError,
+    ValidationError,
+)
+from .models import AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "NO_RETRY",
+    "PRODUCTION_URL",
+    "UAT_URL",
+    "APIError",
+    "AgeRange",
+    "AsyncSunmiFace",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "DataNotFoundError",
+    "DatabaseError",
+    "DefaultGroupDeleteError",
+    "DefaultGroupUpdateError",
+    "Face",
+    "FaceGroup",
+    "FaceNotInGroupError",
+    "FacePage",
+    "FileStorageError",
+    "Gender",
+    "GroupCreationFailedError",
+    "GroupExistsError",
+    "GroupLookupError",
+    "GroupNotEmptyError",
+    "GroupNotFoundError",
+    "GroupType",
+    "InvalidNonceError",
+    "LimitExceededError",
+    "NotFoundError",
+    "ParameterError",
+    "ProtocolError",
+    "RecordNotFoundError",
+    "RequestTimeout",
+    "RetryPolicy",
+    "ServerError",
+    "ShopNotFoundError",
+    "SignatureError",
+    "SunmiError",
+    "ThrottledError",
+    "TimestampExpiredError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "canonical_string",
+    "make_nonce",
+    "sign_params",
+    "verify_sign",
+]

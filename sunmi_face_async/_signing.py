@@ -45,8 +45,11 @@ def format_value(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list | tuple):
-        return json.dumps([format_value(item) for item in value], separators=(",", ":"),
-                          ensure_ascii=False)
+        # Integers stay JSON numbers (event_list); everything else is a JSON string (ids).
+        items = [
+            v if isinstance(v, int) and not isinstance(v, bool) else format_value(v) for v in value
+        ]
+        return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
     raise TypeError(f"cannot send a value of type {type(value).__name__}")
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "FileStorageError",
     "GroupCreationFailedError",
     "GroupExistsError",
+    "GroupLookupError",
     "GroupNotEmptyError",
     "GroupNotFoundError",
     "InvalidNonceError",
@@ -73,6 +74,16 @@ class TransportError(SunmiError):
 
 class RequestTimeout(TransportError):
     """The request timed out (connecting, writing, reading or waiting for a connection)."""
+
+
+class GroupLookupError(SunmiError, LookupError):
+    """No group, or more than one, carries the name that was looked up."""
+
+    def __init__(self, name: str, found: int) -> None:
+        self.name = name
+        self.found = found
+        what = "no group is" if found == 0 else f"{found} groups are"
+        super().__init__(f"{what} named {name!r}")
 
 
 class ProtocolError(SunmiError):

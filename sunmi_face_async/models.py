@@ -31,7 +31,11 @@ class _OpenIntEnum(IntEnum):
     @classmethod
     def is_known(cls, value: object) -> bool:
         """Whether ``value`` is one of the documented members (unknown pseudo-members are not)."""
-        return isinstance(value, int) and not isinstance(value, bool) and value in cls._value2member_map_
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value in cls._value2member_map_
+        )
 
 
 class GroupType(_OpenIntEnum):

@@ -1,0 +1,115 @@
+"""When to try a call again, and how long to wait first: a pure decision plus a policy.
+
+The transport classifies each failed attempt into a :class:`Failure` and asks
+:func:`next_delay` whether to go again. Keeping the rule pure makes it testable without a
+network or a clock, and keeps the one retry loop in the transport short.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import anyio
+import attrs
+
+__all__ = ["Failure", "RetryPolicy", "next_delay", "parse_retry_after"]
+
+
+class Failure(enum.Enum):
+    """What went wrong with one attempt, as far as retrying is concerned."""
+
+    NOT_SENT = "not sent"  # connect error or pool timeout: the server never saw it
+    OUTCOME_UNKNOWN = "outcome unknown"  # read timeout, reset after sending, gateway 5xx
+    SERVER = "server error"  # 5000 or HTTP 5xx: transient, but may have been applied
+    THROTTLED = "throttled"  # HTTP 429: refused before processing
+    CLOCK = "clock skew"  # 5091: refused before processing; a fresh timestamp may pass
+    NONCE = "nonce"  # 5092: refused before processing; a fresh random may pass
+    FINAL = "final"  # anything else: retrying cannot help
+
+
+def _full_jitter(upper: float) -> float:
+    return random.uniform(0.0, upper)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How persistent the client is.
+
+    ``max_attempts`` counts every attempt of one call, the first included. The wait before
+    retry ``n`` is a uniform draw from ``[0, min(cap, base * 2**(n-1))]`` ("full jitter"),
+    unless the server sent ``Retry-After``, which wins (up to ``max_retry_after``). ``sleep``
+    and ``jitter`` are injectable so tests run without waiting.
+    """
+
+    max_attempts: int = 4
+    backoff_base: float = 0.25
+    backoff_cap: float = 8.0
+    max_retry_after: float = 60.0
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(default=anyio.sleep, repr=False)
+    jitter: Callable[[float], float] = attrs.field(default=_full_jitter, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.backoff_base < 0 or self.backoff_cap < 0:
+            raise ValueError("backoff times cannot be negative")
+
+    def backoff(self, retry_number: int) -> float:
+        """The jittered wait before retry ``retry_number`` (1 for the first retry)."""
+        upper = min(self.backoff_cap, self.backoff_base * 2 ** (retry_number - 1))
+        drawn: float = self.jitter(upper)
+        return min(max(drawn, 0.0), upper)
+
+
+#: No retry policy: one attempt, errors surface at once.
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def next_delay(
+    failure: Failure,
+    *,
+    creates: bool,
+    attempt: int,
+    policy: RetryPolicy,
+    retry_after: float | None = None,
+    quick_retries_used: int = 0,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None to give up.
+
+    ``attempt`` is the number of the attempt that just failed (1-based). ``creates`` marks a
+    call that creates something (``/face/add``, ``/face/group/create``): those are repeated
+    only when the server surely did not act on them.
+    """
+    if failure is Failure.FINAL or attempt >= policy.max_attempts:
+        return None
+    if failure in (Failure.CLOCK, Failure.NONCE):
+        # Re-signing fixes these at once; more than one such retry means a real problem.
+        return 0.0 if quick_retries_used == 0 else None
+    if failure in (Failure.OUTCOME_UNKNOWN, Failure.SERVER) and creates:
+        return None
+    if failure is Failure.THROTTLED and retry_after is not None:
+        return min(retry_after, policy.max_retry_after)
+    return policy.backoff(attempt)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max((when - now).total_seconds(), 0.0)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import httpx
 
@@ -46,6 +47,7 @@ CONNECTIONS_PER_SHARD = 16
 _MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _USER_AGENT = f"sunmi-face-async/{__version__}"
 _FORM = "application/x-www-form-urlencoded"
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*\Z")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _CODE_FAILURES = {5091: Failure.CLOCK, 5092: Failure.NONCE, 5000: Failure.SERVER}
@@ -99,6 +101,7 @@ class Transport:
                 for _ in range(shards)
             ]
         self._busy = [0] * len(self._clients)
+        self._urls: dict[str, httpx.URL] = {}
 
     @property
     def shard_count(self) -> int:
@@ -120,7 +123,9 @@ class Transport:
         """Send one call (with retries) and return the envelope's ``data``."""
         business = {key: format_value(v) for key, v in params.items() if v is not None}
         business.update(shop)
-        url = self.base_url + endpoint.path
+        url = self._urls.get(endpoint.path)
+        if url is None:
+            url = self._urls[endpoint.path] = httpx.URL(self.base_url + endpoint.path)
         attempt = quick_retries = 0
         while True:
             attempt += 1
@@ -158,7 +163,7 @@ class Transport:
                 await self.retry.sleep(delay)
 
     def _build(
-        self, endpoint: Endpoint, url: str, business: dict[str, str], pic: bytes | None
+        self, endpoint: Endpoint, url: httpx.URL, business: dict[str, str], pic: bytes | None
     ) -> httpx.Request:
         fields = dict(business)
         fields["app_id"] = self.app_id
@@ -174,7 +179,7 @@ class Transport:
                     "pic", f"the request body would be {len(content)} bytes; the limit is 1 MB"
                 )
         else:
-            content, content_type = urlencode(fields).encode("ascii"), _FORM
+            content, content_type = _form(fields), _FORM
         client = self._clients[0]
         return client.build_request(
             "POST", url, content=content, headers={"Content-Type": content_type}
@@ -203,6 +208,14 @@ class Transport:
                 code if code is not None else "-",
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def _form(fields: Mapping[str, str]) -> bytes:
+    """The urlencoded body; most values are plain ids and numbers and skip quoting."""
+    return "&".join(
+        f"{key}={value if _URL_SAFE.match(value) else quote_plus(value)}"
+        for key, value in fields.items()
+    ).encode("ascii")
 
 
 def _multipart(fields: Mapping[str, str], pic: bytes) -> tuple[bytes, str]:

@@ -1,0 +1,54 @@
+"""Bulk operations: enrollment, export, delete and move for thousands to millions of faces.
+
+Everything here streams: inputs are consumed lazily, results come out as they finish, and
+memory stays flat whatever the number of items. See ``enroll``, ``export_faces``,
+``delete_faces`` and ``move_faces``.
+"""
+
+from ._adaptive import AdaptiveLimit, Signal
+from ._engine import BulkMap
+from ._ratelimit import RateLimiter
+from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
+from .enroll import EnrollJob, enroll, in_shard, item_key
+from .export import CSV_COLUMNS, export_faces, write_csv, write_jsonl
+from .journal import Journal, JournalRow, Status
+from .manifest import (
+    FaceUpload,
+    ManifestError,
+    read_csv,
+    read_directory,
+    read_jsonl,
+    read_manifest,
+)
+from .ops import delete_faces, move_faces
+
+__all__ = [
+    "CSV_COLUMNS",
+    "AdaptiveLimit",
+    "BulkEvent",
+    "BulkMap",
+    "EnrollJob",
+    "EnrollReport",
+    "FaceUpload",
+    "ItemResult",
+    "Journal",
+    "JournalRow",
+    "ManifestError",
+    "Outcome",
+    "Progress",
+    "RateLimiter",
+    "Signal",
+    "Status",
+    "delete_faces",
+    "enroll",
+    "export_faces",
+    "in_shard",
+    "item_key",
+    "move_faces",
+    "read_csv",
+    "read_directory",
+    "read_jsonl",
+    "read_manifest",
+    "write_csv",
+    "write_jsonl",
+]

@@ -1,0 +1,111 @@
+"""Adaptive concurrency: AIMD on the limit of requests in flight.
+
+The limit starts at the cap. A throttling answer halves it, a server error takes a quarter
+off, and latency well above the best seen recently takes a tenth off; at most one cut per
+cooldown, so one burst of failures counts once. Each healthy completion adds ``1 / limit``,
+so the limit grows by about one per round trip of the whole window until it is back at the
+cap. Pure logic over an injectable clock: the engine feeds it and reads ``limit``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+import anyio
+
+__all__ = ["AdaptiveLimit", "Signal"]
+
+
+class Signal(enum.Enum):
+    """What one completed request says about the server's health."""
+
+    OK = "ok"
+    THROTTLED = "throttled"
+    SERVER_ERROR = "server_error"
+
+
+class AdaptiveLimit:
+    """An additive-increase, multiplicative-decrease limit between ``minimum`` and ``cap``."""
+
+    throttle_factor = 0.5
+    error_factor = 0.75
+    latency_factor = 0.9
+    #: Latency counts as rising above ``tolerance`` times the baseline and at least
+    #: ``min_rise`` seconds more, so small jitter at tiny latencies is not congestion.
+    tolerance = 3.0
+    min_rise = 0.1
+    smoothing = 0.1
+    #: How fast the baseline (the lowest latency seen) forgets, per completion.
+    baseline_drift = 0.001
+
+    def __init__(
+        self,
+        cap: int,
+        *,
+        minimum: int = 1,
+        cooldown: float = 1.0,
+        clock: Callable[[], float] = anyio.current_time,
+        on_change: Callable[[int, int, str], None] | None = None,
+    ) -> None:
+        if cap < 1 or minimum < 1 or minimum > cap:
+            raise ValueError("need 1 <= minimum <= cap")
+        self.cap = cap
+        self.minimum = minimum
+        self.cooldown = cooldown
+        self._clock = clock
+        self._on_change = on_change
+        self._limit = float(cap)
+        self._last_cut: float | None = None
+        self.baseline: float | None = None
+        self.smoothed: float | None = None
+
+    @property
+    def limit(self) -> int:
+        """The number of requests allowed in flight now."""
+        return int(self._limit)
+
+    def record(self, signal: Signal, latency: float) -> None:
+        """Feed one finished request: what it said and how long it took."""
+        if signal is Signal.THROTTLED:
+            self._cut(self.throttle_factor, "throttled")
+            return
+        if signal is Signal.SERVER_ERROR:
+            self._cut(self.error_factor, "server error")
+            return
+        self._observe(latency)
+        if self._latency_rising():
+            self._cut(self.latency_factor, "latency rising")
+        elif self._limit < self.cap:
+            before = self.limit
+            self._limit = min(float(self.cap), self._limit + 1.0 / self._limit)
+            self._changed(before, "healthy")
+
+    def _observe(self, latency: float) -> None:
+        if self.baseline is None or latency < self.baseline:
+            self.baseline = latency
+        else:
+            self.baseline += (latency - self.baseline) * self.baseline_drift
+        if self.smoothed is None:
+            self.smoothed = latency
+        else:
+            self.smoothed += (latency - self.smoothed) * self.smoothing
+
+    def _latency_rising(self) -> bool:
+        if self.baseline is None or self.smoothed is None:
+            return False
+        rise = self.smoothed - self.baseline
+        return self.smoothed > self.baseline * self.tolerance and rise > self.min_rise
+
+    def _cut(self, factor: float, reason: str) -> None:
+        now = self._clock()
+        if self._last_cut is not None and now - self._last_cut < self.cooldown:
+            return
+        self._last_cut = now
+        before = self.limit
+        self._limit = max(float(self.minimum), self._limit * factor)
+        self._changed(before, reason)
+
+    def _changed(self, before: int, reason: str) -> None:
+        if self._on_change is not None and self.limit != before:
+            self._on_change(before, self.limit, reason)

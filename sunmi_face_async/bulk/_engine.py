@@ -1,0 +1,222 @@
+"""The streaming bounded map under every bulk operation.
+
+``BulkMap(items, fn, ...)`` runs ``fn`` over any iterable or async iterable with a fixed pool
+of ``concurrency`` workers, an optional requests-per-second cap and an optional adaptive limit
+below the cap, and streams the results out as they finish (or in input order). Memory stays
+flat: items are pulled one at a time and at most a window of them is ever held. It knows
+nothing of SUNMI: ``fn`` turns an item into a result and ``signal`` says what a result tells
+about the server's health.
+
+Iterate it inside the task that owns it. Leaving the loop early (``break``, an exception,
+cancellation) cancels the workers; wrap the loop in ``async with`` (or call ``aclose``) so
+that this happens at once rather than when the generator is collected.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
+from typing import Generic, TypeVar
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from ._adaptive import AdaptiveLimit, Signal
+from ._ratelimit import RateLimiter
+
+__all__ = ["BulkMap", "EngineStats"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class EngineStats:
+    """Live counters a progress display reads."""
+
+    __slots__ = ("completed", "in_flight", "limit", "started")
+
+    def __init__(self, limit: int) -> None:
+        self.in_flight = 0
+        self.started = 0
+        self.completed = 0
+        self.limit = limit
+
+
+class _Gate:
+    """A semaphore whose size follows a changing limit (the adaptive one)."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self._limit = limit
+        self._in_use = 0
+        self._waiters: collections.deque[anyio.Event] = collections.deque()
+
+    async def acquire(self) -> None:
+        while self._in_use >= self._limit():
+            event = anyio.Event()
+            self._waiters.append(event)
+            try:
+                await event.wait()
+            finally:
+                if event in self._waiters:
+                    self._waiters.remove(event)
+        self._in_use += 1
+
+    def release(self) -> None:
+        self._in_use -= 1
+        free = self._limit() - self._in_use
+        while free > 0 and self._waiters:
+            self._waiters.popleft().set()
+            free -= 1
+
+
+async def _aiter_items(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+class BulkMap(Generic[T, R]):
+    """Map ``fn`` over ``items`` concurrently and stream the results.
+
+    ``fn`` must not raise for an ordinary bad item: it returns a result saying so. If it
+    returns None the item produces no result (a filter). ``on_abandoned`` is called for each
+    item whose call was cancelled part way (its outcome is unknown).
+    """
+
+    def __init__(
+        self,
+        items: Iterable[T] | AsyncIterable[T],
+        fn: Callable[[T], Awaitable[R | None]],
+        *,
+        concurrency: int = 16,
+        rate: float | None = None,
+        burst: int | None = None,
+        adaptive: bool | AdaptiveLimit = True,
+        ordered: bool = False,
+        signal: Callable[[R], Signal] | None = None,
+        on_abandoned: Callable[[T], None] | None = None,
+        on_limit_change: Callable[[int, int, str], None] | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = anyio.current_time,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._items = items
+        self._fn = fn
+        self._concurrency = concurrency
+        self._ordered = ordered
+        self._signal = signal
+        self._on_abandoned = on_abandoned
+        self._clock = clock
+        if limiter is None and rate is not None:
+            limiter = RateLimiter(rate, burst if burst is not None else concurrency, clock=clock)
+        self.limiter = limiter
+        if isinstance(adaptive, AdaptiveLimit):
+            self.adaptive: AdaptiveLimit | None = adaptive
+        elif adaptive:
+            self.adaptive = AdaptiveLimit(concurrency, clock=clock, on_change=on_limit_change)
+        else:
+            self.adaptive = None
+        self.stats = EngineStats(concurrency)
+        self._gate = _Gate(self._current_limit) if self.adaptive is not None else None
+
+    def _current_limit(self) -> int:
+        limit = self.adaptive.limit if self.adaptive is not None else self._concurrency
+        self.stats.limit = limit
+        return limit
+
+    def __aiter__(self) -> AsyncGenerator[R, None]:
+        return self._run()
+
+    async def _produce(
+        self, send: ObjectSendStream[tuple[int, T]], window: anyio.Semaphore | None
+    ) -> None:
+        async with send:
+            seq = 0
+            async for item in _aiter_items(self._items):
+                if window is not None:
+                    await window.acquire()
+                await send.send((seq, item))
+                seq += 1
+
+    async def _call(self, item: T) -> R | None:
+        stats = self.stats
+        if self._gate is not None:
+            await self._gate.acquire()
+        try:
+            if self.limiter is not None:
+                await self.limiter.acquire()
+            started = self._clock()
+            stats.in_flight += 1
+            stats.started += 1
+            try:
+                result = await self._fn(item)
+            except anyio.get_cancelled_exc_class():
+                if self._on_abandoned is not None:
+                    self._on_abandoned(item)
+                raise
+            finally:
+                stats.in_flight -= 1
+            if self.adaptive is not None and result is not None:
+                verdict = self._signal(result) if self._signal is not None else Signal.OK
+                self.adaptive.record(verdict, self._clock() - started)
+            return result
+        finally:
+            if self._gate is not None:
+                self._gate.release()
+
+    async def _work(
+        self,
+        receive: ObjectReceiveStream[tuple[int, T]],
+        send: ObjectSendStream[tuple[int, R | None]],
+    ) -> None:
+        async with receive, send:
+            async for seq, item in receive:
+                result = await self._call(item)
+                self.stats.completed += 1
+                await send.send((seq, result))
+
+    async def _run(self) -> AsyncGenerator[R, None]:
+        item_send, item_receive = anyio.create_memory_object_stream[tuple[int, T]](0)
+        result_send, result_receive = anyio.create_memory_object_stream[tuple[int, R | None]](
+            self._concurrency
+        )
+        # Ordered output holds finished results until the ones before them are out; the
+        # window bounds how far ahead the workers may run.
+        window = anyio.Semaphore(4 * self._concurrency) if self._ordered else None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._produce, item_send, window)
+            with item_receive, result_send:
+                for _ in range(self._concurrency):
+                    tg.start_soon(self._work, item_receive.clone(), result_send.clone())
+            async with result_receive:
+                try:
+                    async for result in self._collect(result_receive, window):
+                        yield result
+                except GeneratorExit:
+                    # The consumer left early: stop the workers and end without raising,
+                    # so the task group does not wrap GeneratorExit in an exception group.
+                    tg.cancel_scope.cancel()
+                    return
+
+    async def _collect(
+        self, results: ObjectReceiveStream[tuple[int, R | None]], window: anyio.Semaphore | None
+    ) -> AsyncGenerator[R, None]:
+        if window is None:
+            async for _, result in results:
+                if result is not None:
+                    yield result
+            return
+        pending: dict[int, R | None] = {}
+        next_seq = 0
+        async for seq, result in results:
+            pending[seq] = result
+            while next_seq in pending:
+                ready = pending.pop(next_seq)
+                next_seq += 1
+                window.release()
+                if ready is not None:
+                    yield ready

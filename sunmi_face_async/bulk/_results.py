@@ -1,0 +1,129 @@
+"""What bulk operations hand back: one ``ItemResult`` per item, events, progress and a report."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+__all__ = ["BulkEvent", "EnrollReport", "ItemResult", "Outcome", "Progress"]
+
+
+class Outcome(str, enum.Enum):
+    """How one item ended."""
+
+    DONE = "done"
+    FAILED = "failed"
+    #: Already done according to the journal (a resumed job).
+    SKIPPED = "skipped"
+    #: The same picture was already sent to the same group in this job.
+    DUPLICATE = "duplicate"
+    #: Sent, but whether the server applied it is unknown; not sent again (see the report).
+    UNKNOWN = "unknown"
+    #: A bad manifest row or a bad picture; nothing was sent.
+    INVALID = "invalid"
+    #: ``dry_run``: valid and would be sent.
+    CHECKED = "checked"
+
+
+@attrs.frozen
+class ItemResult:
+    """The end of one item: ``key`` identifies it, ``line`` is its manifest line if any."""
+
+    key: str
+    outcome: Outcome
+    face_id: str | None = None
+    error: str | None = None
+    line: int | None = None
+    item: Any = attrs.field(default=None, repr=False, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.DONE, Outcome.SKIPPED, Outcome.CHECKED)
+
+
+@attrs.frozen
+class BulkEvent:
+    """Something worth logging: ``kind`` is one of ``item_done``, ``retry``, ``reconcile``,
+    ``page``, ``limit``, ``abandoned``."""
+
+    kind: str
+    key: str | None = None
+    outcome: Outcome | None = None
+    attempt: int | None = None
+    detail: str = ""
+    elapsed: float = 0.0
+
+
+@attrs.frozen
+class Progress:
+    """A snapshot for progress bars; ``total`` is None when the input has no length."""
+
+    done: int
+    failed: int
+    skipped: int
+    unknown: int
+    total: int | None
+    in_flight: int
+    elapsed: float
+    rate: float
+
+
+@attrs.define
+class EnrollReport:
+    """Counts by outcome, the failures with their reasons, elapsed time and throughput.
+
+    ``failures`` keeps the first ``max_listed`` failed, invalid or unknown items; the counts
+    are always complete.
+    """
+
+    counts: dict[Outcome, int] = attrs.field(factory=lambda: dict.fromkeys(Outcome, 0))
+    failures: list[tuple[str, str]] = attrs.field(factory=list)
+    unknown: list[str] = attrs.field(factory=list)
+    elapsed: float = 0.0
+    sent: int = 0
+    max_listed: int = 1000
+    cancelled: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def throughput(self) -> float:
+        """Items finished per second."""
+        return self.total / self.elapsed if self.elapsed > 0 else 0.0
+
+    def add(self, result: ItemResult) -> None:
+        self.counts[result.outcome] += 1
+        if result.outcome in (Outcome.FAILED, Outcome.INVALID):
+            if len(self.failures) < self.max_listed:
+                where = f"line {result.line}: " if result.line is not None else ""
+                self.failures.append((result.key, where + (result.error or "")))
+        elif result.outcome is Outcome.UNKNOWN and len(self.unknown) < self.max_listed:
+            self.unknown.append(result.key)
+
+    @property
+    def advice(self) -> str:
+        """How to resolve items whose outcome is unknown."""
+        if not self.counts[Outcome.UNKNOWN]:
+            return ""
+        return (
+            "Some uploads may or may not have been applied. Check those faces in their group, "
+            "or run again with external_key_slot set (and an external key per item) so the "
+            "journal reconciles them by listing the group instead of uploading twice."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "counts": {outcome.value: n for outcome, n in self.counts.items()},
+            "total": self.total,
+            "sent": self.sent,
+            "failures": [{"key": k, "reason": r} for k, r in self.failures],
+            "unknown": list(self.unknown),
+            "advice": self.advice,
+            "elapsed": round(self.elapsed, 3),
+            "throughput": round(self.throughput, 1),
+            "cancelled": self.cancelled,
+        }

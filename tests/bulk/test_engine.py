@@ -1,0 +1,186 @@
+"""The generic streaming map: caps, ordering, filtering, flat memory and cancellation."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import pytest
+
+from sunmi_face_async.bulk import AdaptiveLimit, BulkMap, RateLimiter, Signal
+
+
+class Tracker:
+    """Counts calls in flight; each call yields to the loop a varying number of times."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.started = 0
+        self.finished = 0
+        self.rng = random.Random(seed)
+
+    async def call(self, item: int) -> int:
+        self.in_flight += 1
+        self.started += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            for _ in range(self.rng.randint(0, 20)):
+                await anyio.lowlevel.checkpoint()
+            return item * 10
+        finally:
+            self.in_flight -= 1
+            self.finished += 1
+
+
+async def test_every_item_gives_exactly_one_result_under_the_concurrency_cap() -> None:
+    tracker = Tracker()
+    results = [r async for r in BulkMap(range(500), tracker.call, concurrency=7, adaptive=False)]
+    assert sorted(results) == [i * 10 for i in range(500)]
+    assert tracker.max_in_flight == 7
+
+
+async def test_unordered_results_stream_as_they_finish() -> None:
+    release = anyio.Event()
+
+    async def call(item: int) -> int:
+        if item == 0:
+            await release.wait()  # the first item is slow
+        return item
+
+    seen = []
+    async for result in BulkMap(range(5), call, concurrency=5, adaptive=False):
+        seen.append(result)
+        if len(seen) == 4:
+            release.set()
+    assert seen[:4] == [1, 2, 3, 4]
+    assert seen[4] == 0
+
+
+async def test_ordered_mode_keeps_the_input_order() -> None:
+    tracker = Tracker(seed=7)
+    engine = BulkMap(range(300), tracker.call, concurrency=9, adaptive=False, ordered=True)
+    assert [r async for r in engine] == [i * 10 for i in range(300)]
+
+
+async def test_async_iterable_input_and_none_results_are_dropped() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        for i in range(50):
+            await anyio.lowlevel.checkpoint()
+            yield i
+
+    async def keep_even(item: int) -> int | None:
+        return item if item % 2 == 0 else None
+
+    results = [r async for r in BulkMap(numbers(), keep_even, concurrency=4, ordered=True)]
+    assert results == list(range(0, 50, 2))
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+async def test_the_input_is_pulled_lazily_so_memory_stays_flat(ordered: bool) -> None:
+    pulled = 0
+
+    def items() -> Iterator[int]:
+        nonlocal pulled
+        for i in range(5000):
+            pulled += 1
+            yield i
+
+    consumed = 0
+    furthest_ahead = 0
+    async for _ in BulkMap(items(), Tracker().call, concurrency=8, ordered=ordered):
+        consumed += 1
+        furthest_ahead = max(furthest_ahead, pulled - consumed)
+    assert consumed == 5000
+    # workers + result buffer (+ the ordered window): bounded by the concurrency, not the input
+    assert furthest_ahead <= (4 * 8 + 2 if ordered else 3 * 8 + 2)
+
+
+async def test_cancelling_the_consumer_stops_every_worker_and_reports_the_in_flight_items() -> None:
+    started = []
+    finished = []
+    abandoned: list[int] = []
+
+    async def call(item: int) -> int:
+        started.append(item)
+        try:
+            await anyio.sleep_forever()
+        finally:
+            finished.append(item)
+        return item
+
+    engine = BulkMap(range(100), call, concurrency=5, adaptive=False, on_abandoned=abandoned.append)
+    with anyio.move_on_after(0.05):
+        async with engine_stream(engine) as stream:
+            async for _ in stream:
+                pass
+    assert sorted(abandoned) == sorted(started)
+    assert len(started) == 5
+    assert sorted(finished) == sorted(started)  # no orphan: every call ended
+
+
+async def test_leaving_the_loop_early_cancels_the_rest() -> None:
+    tracker = Tracker()
+    engine = BulkMap(range(1000), tracker.call, concurrency=6, adaptive=False)
+    async with engine_stream(engine) as stream:
+        async for result in stream:
+            if result >= 0:
+                break
+    assert tracker.in_flight == 0
+    assert tracker.started < 1000
+    assert tracker.started == tracker.finished
+
+
+async def test_an_adaptive_limit_below_the_cap_is_enforced() -> None:
+    limit = AdaptiveLimit(16, cooldown=1000.0)
+    limit.record(Signal.THROTTLED, 0.01)  # 16 -> 8, and no growth: every call is throttled
+    tracker = Tracker()
+    engine: BulkMap[int, int] = BulkMap(
+        range(200), tracker.call, concurrency=16, adaptive=limit, signal=lambda r: Signal.THROTTLED
+    )
+    assert len([r async for r in engine]) == 200
+    assert tracker.max_in_flight == 8
+
+
+async def test_a_shared_rate_limiter_spaces_the_calls() -> None:
+    now = 0.0
+    stamps: list[float] = []
+
+    def clock() -> float:
+        return now
+
+    async def fake_sleep(seconds: float) -> None:
+        nonlocal now
+        now += seconds
+        await anyio.lowlevel.checkpoint()
+
+    async def call(item: int) -> int:
+        stamps.append(now)
+        return item
+
+    limiter = RateLimiter(100, burst=5, clock=clock, sleep=fake_sleep)
+    engine = BulkMap(range(105), call, concurrency=10, adaptive=False, limiter=limiter)
+    assert len([r async for r in engine]) == 105
+    stamps.sort()
+    for i, start in enumerate(stamps):
+        assert len([t for t in stamps[i:] if t < start + 0.1]) <= 5 + 10
+
+
+def test_the_engine_runs_under_trio() -> None:
+    async def main() -> list[int]:
+        tracker = Tracker()
+        return [r async for r in BulkMap(range(100), tracker.call, concurrency=4, ordered=True)]
+
+    assert anyio.run(main, backend="trio") == [i * 10 for i in range(100)]
+
+
+class engine_stream:
+    def __init__(self, engine: BulkMap[int, int]) -> None:
+        self.stream = engine.__aiter__()
+
+    async def __aenter__(self) -> AsyncIterator[int]:
+        return self.stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stream.aclose()

@@ -1,0 +1,38 @@
+"""A fake SUNMI face cloud for tests and benchmarks (needs the ``fake`` extra).
+
+``FakeSunmiCloud`` emulates the face API of PROTOCOL.md in memory: stores, groups, faces,
+the gateway's signature, timestamp and nonce checks, push callbacks, and faults injected
+deterministically under a seed. Use it in-process (``cloud.client()`` or
+``AsyncSunmiFace(..., transport=cloud.transport())``), over real HTTP in a subprocess
+(``FakeCloudServer``, or ``python -m sunmi_face_async.testing``), or through the pytest
+plugin ``sunmi_face_async.testing.plugin``.
+"""
+
+from ._store import FakeAPIError, Limits
+from .fake import (
+    DEFAULT_APP_ID,
+    DEFAULT_APP_KEY,
+    DEFAULT_SHOP_NO,
+    IN_PROCESS_BASE_URL,
+    FakeStats,
+    FakeSunmiCloud,
+)
+from .faults import Fault, Faults
+from .push import FAKE_FACE_ADDED_EVENT, PushRecord
+from .server import FakeCloudServer
+
+__all__ = [
+    "DEFAULT_APP_ID",
+    "DEFAULT_APP_KEY",
+    "DEFAULT_SHOP_NO",
+    "FAKE_FACE_ADDED_EVENT",
+    "IN_PROCESS_BASE_URL",
+    "FakeAPIError",
+    "FakeCloudServer",
+    "FakeStats",
+    "FakeSunmiCloud",
+    "Fault",
+    "Faults",
+    "Limits",
+    "PushRecord",
+]

@@ -1,8 +1,8 @@
 """A requests-per-second cap: GCRA (the token bucket's cheaper twin) with a burst allowance.
 
-Each caller reserves the next emission slot at once and then sleeps until it comes, so the
-limiter needs no lock and keeps no queue: its whole state is one float, the theoretical
-arrival time of the next request. The clock and the sleep are injectable for tests.
+Its state is one float, the theoretical arrival time of the next request; a request may go
+when that time is at most ``(burst - 1) / rate`` ahead of now. The clock and the sleep are
+injectable for tests.
 """
 
 from __future__ import annotations
@@ -40,17 +40,20 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._tat: float | None = None  # theoretical arrival time of the next request
-
-    def reserve(self) -> float:
-        """Take the next slot now; return how many seconds to wait before using it."""
-        now = self._clock()
-        tat = now if self._tat is None or self._tat < now else self._tat
-        wait = tat - self._tolerance - now
-        self._tat = tat + self._interval
-        return wait if wait > 0 else 0.0
+        self._lock = anyio.Lock()
 
     async def acquire(self) -> None:
-        """Wait until the caller may send one request."""
-        wait = self.reserve()
-        if wait > 0:
-            await self._sleep(wait)
+        """Wait until the caller may send one request.
+
+        Callers queue on a lock and each grant is checked against the clock when it is made,
+        so tasks that wake late (a busy loop) cannot bunch up beyond the burst.
+        """
+        async with self._lock:
+            while True:
+                now = self._clock()
+                tat = now if self._tat is None or self._tat < now else self._tat
+                wait = tat - self._tolerance - now
+                if wait <= 0:
+                    self._tat = tat + self._interval
+                    return
+                await self._sleep(wait)

@@ -23,6 +23,7 @@ from ..errors import APIError, ServerError, ThrottledError, TransportError, Vali
 from ._adaptive import Signal
 from ._engine import BulkMap
 from ._pictures import load_picture
+from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
 from .export import export_faces
 from .journal import Claim, Journal
@@ -73,13 +74,16 @@ def enroll(
     on_progress: Callable[[Progress], None] | None = None,
     max_attempts: int = 3,
     reconcile_rounds: int = 3,
+    retry_delay: float = 0.25,
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
     ``journal`` (a path or a ``Journal``) makes the job resumable: run it again with the same
     journal and what is done is skipped. ``external_key_slot`` (1 to 5) names the
     ``customer_value`` slot that carries each upload's ``external_key`` on the server, which
-    lets uploads with an unknown outcome be reconciled instead of reported.
+    lets uploads with an unknown outcome be reconciled instead of reported. An upload the
+    server surely did not apply (throttled, or never sent) is tried up to ``max_attempts``
+    times, ``retry_delay`` doubling between tries (a ``Retry-After`` hint wins).
     """
     if external_key_slot is not None and not 1 <= external_key_slot <= 5:
         raise ValueError("external_key_slot must be 1 to 5")
@@ -105,6 +109,7 @@ def enroll(
         on_progress=on_progress,
         max_attempts=max_attempts,
         reconcile_rounds=reconcile_rounds,
+        retry_delay=retry_delay,
     )
 
 
@@ -133,6 +138,7 @@ class EnrollJob:
         on_progress: Callable[[Progress], None] | None,
         max_attempts: int,
         reconcile_rounds: int,
+        retry_delay: float,
     ) -> None:
         self._client = client
         self._uploads = uploads
@@ -143,6 +149,7 @@ class EnrollJob:
         self._on_progress = on_progress
         self._max_attempts = max_attempts
         self._rounds = reconcile_rounds
+        self._retry_delay = retry_delay
         self._journal_arg = journal
         self._journal: Journal | None = None
         self._started = 0.0
@@ -150,11 +157,14 @@ class EnrollJob:
         self.report = EnrollReport()
         self._engine_args: dict[str, Any] = {
             "concurrency": concurrency,
-            "rate": rate,
-            "burst": burst,
             "adaptive": adaptive,
             "ordered": ordered,
         }
+        # Applied right before each send (not when a worker picks an item up), so the
+        # picture read and the journal write between the two cannot bunch requests up.
+        self._limiter = (
+            RateLimiter(rate, burst if burst is not None else concurrency) if rate else None
+        )
         self._engine: BulkMap[Any, _Step] | None = None
         self._stream: AsyncGenerator[ItemResult, None] | None = None
 
@@ -232,8 +242,6 @@ class EnrollJob:
             on_limit_change=self._limit_changed,
             **self._engine_args,
         )
-        if self._engine is not None and self._engine.limiter is not None:
-            engine.limiter = self._engine.limiter  # the rate cap spans the passes
         self._engine = engine
         return engine
 
@@ -324,6 +332,8 @@ class EnrollJob:
         assert self._journal is not None
         worst = Signal.OK
         for attempt in range(1, self._max_attempts + 1):
+            if self._limiter is not None:
+                await self._limiter.acquire()
             self.report.sent += 1
             try:
                 face_id: str = await self._client.faces.add(
@@ -345,9 +355,7 @@ class EnrollJob:
                     return step
                 if _transient(exc) and attempt < self._max_attempts:
                     self._event("retry", key, attempt=attempt + 1, detail=str(exc))
-                    await anyio.sleep(_backoff(exc, attempt))
-                    if self._engine is not None and self._engine.limiter is not None:
-                        await self._engine.limiter.acquire()
+                    await anyio.sleep(_backoff(exc, attempt, self._retry_delay))
                     continue
                 await self._journal.mark_failed(key, str(exc))
                 result = ItemResult(key, Outcome.FAILED, None, str(exc), upload.line, upload)
@@ -456,8 +464,8 @@ def _transient(exc: Exception) -> bool:
     )
 
 
-def _backoff(exc: Exception, attempt: int) -> float:
+def _backoff(exc: Exception, attempt: int, base: float) -> float:
     hint = exc.retry_after if isinstance(exc, APIError) else None
     if hint is not None and hint > 0:
         return min(float(hint), 30.0)
-    return float(min(0.25 * 2 ** (attempt - 1), 5.0))
+    return float(min(base * 2 ** (attempt - 1), 5.0))

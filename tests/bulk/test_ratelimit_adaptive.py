@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from sunmi_face_async.bulk import AdaptiveLimit, RateLimiter, Signal
@@ -41,15 +42,27 @@ async def test_rate_limiter_refills_after_idle_time_but_never_above_the_burst() 
     assert times == [0.0, 0.0, 0.0, 0.1, 0.2]
 
 
-def test_rate_limiter_reservations_respect_the_window_bound() -> None:
+async def test_concurrent_callers_never_exceed_the_window_bound() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(50, burst=4, clock=clock)
-    sent = []
-    for _ in range(200):  # concurrent callers reserve at once, then each waits its turn
-        sent.append(clock.now + limiter.reserve())
-    for i, start in enumerate(sent):
-        in_window = [t for t in sent[i:] if t < start + 1.0]
-        assert len(in_window) <= 4 + 50
+
+    async def slow_sleep(seconds: float) -> None:
+        clock.now += seconds * 1.7  # a busy loop wakes sleepers late
+        await anyio.lowlevel.checkpoint()
+
+    limiter = RateLimiter(50, burst=4, clock=clock, sleep=slow_sleep)
+    granted: list[float] = []
+
+    async def caller() -> None:
+        await limiter.acquire()
+        granted.append(clock.now)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(100):
+            tg.start_soon(caller)
+    assert len(granted) == 100
+    for i, start in enumerate(granted):
+        for window in (0.02, 0.1, 1.0):
+            assert len([t for t in granted[i:] if t < start + window]) <= 4 + 50 * window
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0, None), (-1, None), (1, 0)])

@@ -1,0 +1,266 @@
+"""``sunmi-face enroll SOURCE --group G``: upload a folder, a CSV or a JSONL manifest.
+
+The journal (SQLite, on by default) makes the job resumable and duplicate-free: after a
+Ctrl-C, a crash or failures, the same command with ``--resume`` skips what is done and
+reconciles what was in flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from ._app import cli, output_options
+from ._bulkutil import exit_code_for, progress_for, show_failures
+from ._exits import CliError
+from ._runtime import State, pass_state, resolve_group, run_async
+
+if TYPE_CHECKING:
+    from ..bulk import EnrollReport, FaceUpload, ManifestError
+
+__all__ = ["enroll_command", "parse_shard"]
+
+# Up to this many manifest rows are read ahead so the progress bar knows the total.
+_COUNT_AHEAD = 200_000
+JOURNAL_DIR = Path(".sunmi-face")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``K/N`` (0 <= K < N): this process takes the K-th of N disjoint shards."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 0 <= int(match[1]) < int(match[2]):
+        raise click.BadParameter(f"{text!r} is not K/N with 0 <= K < N", param_hint="--shard")
+    return int(match[1]), int(match[2])
+
+
+def default_journal(source: Path, group_id: str | None) -> Path:
+    """``.sunmi-face/enroll-<source>-<group>.sqlite`` in the current directory."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.resolve().name or "source")
+    return JOURNAL_DIR / f"enroll-{stem}-{group_id or 'manifest'}.sqlite"
+
+
+def _check_readable(source: Path) -> None:
+    try:
+        if source.is_dir():
+            next(iter(source.iterdir()), None)
+        else:
+            with source.open("rb") as handle:
+                handle.read(1)
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def _entries(
+    source: Path, group_id: str | None, external_key_slot: int | None
+) -> Iterator[FaceUpload | ManifestError]:
+    from ..bulk import FaceUpload, read_manifest
+
+    if source.is_dir() and group_id is None:
+        raise click.UsageError("enrolling a directory needs --group")
+    if not source.is_dir() and source.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise CliError(f"{source}: use a directory of pictures, a .csv or a .jsonl manifest")
+    entries = read_manifest(source, group_id=group_id)
+    if not source.is_dir() or external_key_slot is None:
+        return entries
+    # A picture's file name is its external key, so unknown outcomes can be reconciled.
+    return (
+        attrs.evolve(e, external_key=e.name) if isinstance(e, FaceUpload) and e.name else e
+        for e in entries
+    )
+
+
+def _counted(entries: Iterator[Any]) -> Iterable[Any]:
+    """A list (so the total is known) when the input is small enough, else a stream."""
+    ahead = list(itertools.islice(entries, _COUNT_AHEAD + 1))
+    if len(ahead) <= _COUNT_AHEAD:
+        return ahead
+    return itertools.chain(ahead, entries)
+
+
+def _resume_command(source: Path, group: str | None, journal: Path, slot: int | None) -> str:
+    args = ["sunmi-face", "enroll", str(source)]
+    if group is not None:
+        args += ["--group", group]
+    args += ["--journal", str(journal), "--resume"]
+    if slot is not None:
+        args += ["--external-key-slot", str(slot)]
+    return shlex.join(args)
+
+
+@cli.command("enroll")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--group", "-g", help="Target group (id or name); rows may name their own.")
+@click.option("--create-group", is_flag=True, help="Create the --group if it does not exist.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Max uploads/second.")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), help="Journal file.")
+@click.option("--no-journal", is_flag=True, help="Run without a journal (not resumable).")
+@click.option("--resume", is_flag=True, help="Continue the run recorded in the journal.")
+@click.option(
+    "--external-key-slot",
+    type=click.IntRange(1, 5),
+    help="Custom value slot holding each face's external key (for a folder: the file name).",
+)
+@click.option("--shard", metavar="K/N", help="Only the K-th (from 0) of N disjoint shards.")
+@click.option("--dry-run", is_flag=True, help="Validate every item and send nothing.")
+@output_options
+@pass_state
+def enroll_command(
+    state: State,
+    source: Path,
+    group: str | None,
+    create_group: bool,
+    concurrency: int,
+    rate: float | None,
+    journal: Path | None,
+    no_journal: bool,
+    resume: bool,
+    external_key_slot: int | None,
+    shard: str | None,
+    dry_run: bool,
+) -> int:
+    """Upload every picture of SOURCE: a folder, a .csv or a .jsonl manifest.
+
+    \b
+    Manifest columns: picture (required, relative to the manifest), group_id, name,
+    gender (unknown/male/female), age_range (1-8), customer_value1..5, external_key.
+    \b
+    Examples:
+      sunmi-face enroll ./photos --group VIP --create-group
+      sunmi-face enroll faces.csv --group VIP --external-key-slot 5 --rate 20
+      sunmi-face enroll faces.csv --group VIP --dry-run
+    """
+    shard_spec = parse_shard(shard)
+    if no_journal and (journal is not None or resume):
+        raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
+    _check_readable(source)
+    if dry_run:
+        report = run_async(lambda: _dry_run(state, source, group, external_key_slot, shard_spec))
+        return _show_report(state, report, None, dry_run=True)
+
+    async def body() -> tuple[EnrollReport, Path | None]:
+        from ..bulk import enroll
+
+        async with state.client() as client:
+            group_id = await _target_group(client, group, create_group)
+            journal_path = _journal_path(source, group_id, journal, no_journal, resume)
+            if journal_path is not None:
+                state.interrupt_hint = (
+                    "items in flight are recorded in the journal; resume with:\n  "
+                    + _resume_command(source, group, journal_path, external_key_slot)
+                )
+            items = _counted(_entries(source, group_id, external_key_slot))
+            with progress_for(state, "enroll") as display:
+                job = enroll(
+                    client,
+                    items,
+                    concurrency=concurrency,
+                    rate=rate,
+                    journal=journal_path,
+                    external_key_slot=external_key_slot,
+                    shard=shard_spec,
+                    on_progress=display.update,
+                )
+                report = await job.run()
+            return report, journal_path
+
+    report, journal_path = run_async(body)
+    return _show_report(state, report, journal_path, dry_run=False)
+
+
+async def _dry_run(
+    state: State,
+    source: Path,
+    group: str | None,
+    slot: int | None,
+    shard: tuple[int, int] | None,
+) -> EnrollReport:
+    """Validate with a client that cannot send: its transport refuses every request."""
+    import httpx
+
+    from .. import AsyncSunmiFace
+    from ..bulk import enroll
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(f"--dry-run must not send anything (tried {request.url.path})")
+
+    items = _counted(_entries(source, group, slot))
+    async with AsyncSunmiFace(
+        "dry-run", "dry-run", sunmi_shop_no="dry-run", transport=httpx.MockTransport(refuse)
+    ) as client:
+        with progress_for(state, "check") as display:
+            job = enroll(
+                client,
+                items,
+                external_key_slot=slot,
+                shard=shard,
+                dry_run=True,
+                on_progress=display.update,
+            )
+            return await job.run()
+
+
+async def _target_group(client: Any, group: str | None, create: bool) -> str | None:
+    if group is None:
+        if create:
+            raise click.UsageError("--create-group needs --group NAME")
+        return None
+    try:
+        found = await resolve_group(client, group)
+    except CliError:
+        if not create:
+            raise
+        created = await client.groups.create(group)
+        return str(created.group_id)
+    return found.group_id
+
+
+def _journal_path(
+    source: Path, group_id: str | None, journal: Path | None, no_journal: bool, resume: bool
+) -> Path | None:
+    if no_journal:
+        return None
+    path = journal if journal is not None else default_journal(source, group_id)
+    if path.exists() and not resume:
+        raise CliError(
+            f"the journal {path} holds an earlier run: add --resume to continue it "
+            "(done items are skipped), or pass --journal NEW_PATH to start afresh"
+        )
+    if resume and not path.exists():
+        raise CliError(f"--resume: no journal at {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _show_report(state: State, report: EnrollReport, journal: Path | None, *, dry_run: bool) -> int:
+    from ..bulk import Outcome
+
+    counts = report.counts
+    failed = counts[Outcome.FAILED] + counts[Outcome.INVALID] + counts[Outcome.UNKNOWN]
+    if state.json_mode:
+        state.output.json({**report.as_dict(), "journal": str(journal) if journal else None})
+    else:
+        show_failures(state, report.failures, counts[Outcome.FAILED] + counts[Outcome.INVALID])
+        for key in report.unknown[:20]:
+            state.output.info(f"unknown: {key}: may or may not have been applied")
+        if report.advice:
+            state.output.info(report.advice)
+        rows: dict[str, object] = {
+            outcome.value: n for outcome, n in counts.items() if n or outcome is Outcome.DONE
+        }
+        rows["uploads sent"] = report.sent
+        rows["elapsed"] = f"{report.elapsed:.1f} s"
+        rows["throughput"] = f"{report.throughput:.1f} items/s"
+        if journal is not None:
+            rows["journal"] = str(journal)
+        state.output.summary("dry run" if dry_run else "enroll", rows)
+    return exit_code_for(failed)

@@ -1,0 +1,165 @@
+"""``sunmi-face groups list|show|create|update|delete``.
+
+A group is named on the command line by its id or its name (names are unique in a store).
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..models import FaceGroup, GroupType
+from ._app import cli, output_options
+from ._runtime import State, pass_state, resolve_group, run_async
+
+__all__ = ["groups"]
+
+_TYPES = {t.name.lower(): t for t in GroupType}
+
+
+@cli.group()
+def groups() -> None:
+    """List, show, create, update and delete face groups."""
+
+
+@groups.command("list")
+@output_options
+@pass_state
+def list_groups(state: State) -> None:
+    """List the store's groups.
+
+    Example: sunmi-face groups list --json
+    """
+
+    async def body() -> list[FaceGroup]:
+        async with state.client() as client:
+            return await client.groups.list()
+
+    state.output.groups(run_async(body))
+
+
+@groups.command("show")
+@click.argument("group")
+@output_options
+@pass_state
+def show_group(state: State, group: str) -> None:
+    """Show one group (GROUP is an id or a name).
+
+    Example: sunmi-face groups show VIP
+    """
+
+    async def body() -> FaceGroup:
+        async with state.client() as client:
+            found = await resolve_group(client, group)
+            return await client.groups.get(found.group_id)
+
+    state.output.record(run_async(body))
+
+
+def _keys(keys: tuple[str, ...]) -> list[str] | None:
+    if not keys:
+        return None
+    if len(keys) > 5:
+        raise click.BadParameter("at most 5 custom keys", param_hint="--key")
+    return list(keys)
+
+
+@groups.command("create")
+@click.argument("name")
+@click.option(
+    "--type", "type_name", type=click.Choice(sorted(_TYPES)), default="custom", show_default=True
+)
+@click.option("--capacity", type=click.IntRange(min=1), help="Maximum number of faces.")
+@click.option("--description", help="Free text (the cloud allows 50 characters).")
+@click.option("--key", "keys", multiple=True, help="A custom field name (repeat, up to 5).")
+@output_options
+@pass_state
+def create_group(
+    state: State,
+    name: str,
+    type_name: str,
+    capacity: int | None,
+    description: str | None,
+    keys: tuple[str, ...],
+) -> None:
+    """Create a group and print its id.
+
+    Example: sunmi-face groups create VIP --capacity 1000 --key level
+    """
+    customer_keys = _keys(keys)
+
+    async def body() -> FaceGroup:
+        async with state.client() as client:
+            return await client.groups.create(
+                name,
+                type=_TYPES[type_name],
+                capacity=capacity,
+                description=description,
+                customer_keys=customer_keys,
+            )
+
+    created = run_async(body)
+    state.output.done(
+        f"created group {created.name} ({created.group_id})",
+        group_id=created.group_id,
+        name=created.name,
+    )
+
+
+@groups.command("update")
+@click.argument("group")
+@click.option("--name", help="New name.")
+@click.option("--capacity", type=click.IntRange(min=1), help="New capacity.")
+@click.option("--description", help="New description.")
+@click.option("--key", "keys", multiple=True, help="Custom field names (repeat, up to 5).")
+@output_options
+@pass_state
+def update_group(
+    state: State,
+    group: str,
+    name: str | None,
+    capacity: int | None,
+    description: str | None,
+    keys: tuple[str, ...],
+) -> None:
+    """Change a custom group's name, capacity, description or custom keys.
+
+    Example: sunmi-face groups update VIP --name "VIP gold" --capacity 2000
+    """
+    customer_keys = _keys(keys)
+    if name is None and capacity is None and description is None and customer_keys is None:
+        raise click.UsageError("nothing to change: give --name, --capacity, --description or --key")
+
+    async def body() -> FaceGroup:
+        async with state.client() as client:
+            found = await resolve_group(client, group)
+            await client.groups.update(
+                found.group_id,
+                name=name,
+                capacity=capacity,
+                description=description,
+                customer_keys=customer_keys,
+            )
+            return found
+
+    found = run_async(body)
+    state.output.done(f"updated group {found.group_id}", group_id=found.group_id)
+
+
+@groups.command("delete")
+@click.argument("group")
+@output_options
+@pass_state
+def delete_group(state: State, group: str) -> None:
+    """Delete an empty custom group.
+
+    Example: sunmi-face groups delete VIP
+    """
+
+    async def body() -> FaceGroup:
+        async with state.client() as client:
+            found = await resolve_group(client, group)
+            await client.groups.delete(found.group_id)
+            return found
+
+    found = run_async(body)
+    state.output.done(f"deleted group {found.name} ({found.group_id})", group_id=found.group_id)

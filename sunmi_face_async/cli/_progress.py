@@ -1,0 +1,146 @@
+"""Progress of a bulk command: a live rich bar for a person, plain lines for a log.
+
+Both show items done, failed, the rate and the time left. The plain form prints at most one
+line every ``interval`` seconds, and always a last line when the work ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
+__all__ = ["ProgressDisplay", "ProgressLike", "format_eta"]
+
+
+class ProgressLike(Protocol):
+    """What the display needs from the bulk layer's ``Progress``."""
+
+    @property
+    def done(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def elapsed(self) -> float: ...
+    @property
+    def rate(self) -> float: ...
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = max(0, round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _counts(p: ProgressLike) -> tuple[int, int]:
+    """Items finished (whatever the outcome), and items that failed or are in doubt."""
+    skipped = int(getattr(p, "skipped", 0) or 0)
+    unknown = int(getattr(p, "unknown", 0) or 0)
+    failed = p.failed + unknown
+    return p.done + skipped + failed, failed
+
+
+def _eta(p: ProgressLike, finished: int) -> float | None:
+    if p.total is None or p.rate <= 0:
+        return None
+    return max(0, p.total - finished) / p.rate
+
+
+class ProgressDisplay:
+    """Feed it the bulk layer's progress snapshots through :meth:`update`."""
+
+    def __init__(
+        self,
+        label: str,
+        console: Console,
+        *,
+        live: bool,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label = label
+        self.console = console
+        self.live = live
+        self.interval = interval
+        self._clock = clock
+        self._last_line: float | None = None
+        self._latest: ProgressLike | None = None
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+        self._shown = True
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.live:
+            self._bar = RichProgress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:.0f}/{task.fields[total_text]}"),
+                TextColumn("[green]{task.fields[done]} done"),
+                TextColumn("[red]{task.fields[failed]} failed"),
+                TextColumn("{task.fields[rate]:.1f}/s"),
+                TextColumn("ETA {task.fields[eta]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(
+                self.label, total=None, total_text="?", done=0, failed=0, rate=0.0, eta="--:--"
+            )
+        return self
+
+    def update(self, progress: ProgressLike) -> None:
+        self._latest = progress
+        if self._bar is not None and self._task is not None:
+            finished, failed = _counts(progress)
+            self._bar.update(
+                self._task,
+                completed=finished,
+                total=progress.total,
+                total_text="?" if progress.total is None else str(progress.total),
+                done=progress.done,
+                failed=failed,
+                rate=progress.rate,
+                eta=format_eta(_eta(progress, finished)),
+            )
+            return
+        now = self._clock()
+        self._shown = False
+        if self._last_line is None or now - self._last_line >= self.interval:
+            self._last_line = now
+            self._print(progress)
+
+    def _print(self, progress: ProgressLike) -> None:
+        self._shown = True
+        self.console.print(self.line(progress), highlight=False, soft_wrap=True, markup=False)
+
+    def line(self, progress: ProgressLike) -> str:
+        """The plain form of one snapshot."""
+        finished, failed = _counts(progress)
+        total = "?" if progress.total is None else str(progress.total)
+        eta = format_eta(_eta(progress, finished))
+        return (
+            f"{self.label}: {finished}/{total} ({progress.done} done, {failed} failed) "
+            f"{progress.rate:.1f}/s, elapsed {progress.elapsed:.1f}s, ETA {eta}"
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        elif self._latest is not None and not self._shown:
+            self._print(self._latest)

@@ -1,0 +1,115 @@
+"""What every command shares: the parsed global flags, the output, and the client.
+
+A command body is an async function run with :func:`run_async`; the client it gets is built
+from the settings (flags, then environment) when first needed, so commands that need no
+credentials (``fake-server``, ``demo``, ``enroll --dry-run``) never ask for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import attrs
+import click
+import httpx
+
+from ._config import ConfigFlags, Settings, resolve_settings
+from ._exits import EXIT_USAGE, CliError
+from ._output import Output
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from .. import AsyncSunmiFace
+    from ..models import FaceGroup
+
+__all__ = ["State", "pass_state", "resolve_group", "run_async", "transport_factory"]
+
+T = TypeVar("T")
+
+# Tests point this at an in-process fake (e.g. ``FakeSunmiCloud(...).transport``) so commands
+# run without a network; it builds one transport per command.
+transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
+
+
+@attrs.define
+class State:
+    """Per-invocation state, stored as the click context's ``obj``."""
+
+    flags: ConfigFlags = attrs.field(factory=ConfigFlags)
+    json_mode: bool = False
+    debug: bool = False
+    env: Mapping[str, str] | None = None
+    # What to tell the user on Ctrl-C (a bulk command names its resume command here).
+    interrupt_hint: str | None = None
+    _settings: Settings | None = None
+    _output: Output | None = None
+
+    @property
+    def output(self) -> Output:
+        if self._output is None or self._output.json_mode != self.json_mode:
+            self._output = Output(json_mode=self.json_mode)
+        return self._output
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = resolve_settings(self.flags, self.env, prompt=_prompt_for_key)
+            if self.debug:
+                self.output.info(f"debug: {self._settings.describe()}")
+        return self._settings
+
+    @asynccontextmanager
+    async def client(self, **overrides: Any) -> AsyncIterator[AsyncSunmiFace]:
+        """A client for these settings, closed on exit."""
+        from .. import AsyncSunmiFace
+
+        settings = self.settings()
+        kwargs: dict[str, Any] = {
+            "sunmi_shop_no": settings.shop_no,
+            "shop_id": settings.shop_id,
+            "base_url": settings.base_url,
+            "timeout": settings.timeout,
+        }
+        if transport_factory is not None:
+            kwargs["transport"] = transport_factory()
+        kwargs.update(overrides)
+        async with AsyncSunmiFace(settings.app_id, settings.app_key, **kwargs) as client:
+            yield client
+
+
+def _prompt_for_key() -> str:
+    if not sys.stdin.isatty():
+        raise CliError("--ask-key needs a terminal to prompt on; use --app-key-file - instead")
+    value: str = click.prompt("App key", hide_input=True, err=True)
+    return value
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+def run_async(body: Callable[[], Awaitable[T]]) -> T:
+    """Run one command body on a fresh event loop."""
+
+    async def main() -> T:
+        return await body()
+
+    return anyio.run(main)
+
+
+async def resolve_group(client: AsyncSunmiFace, ref: str) -> FaceGroup:
+    """The group whose id, or else whose name, is ``ref``; CliError (exit 2) if none."""
+    groups = await client.groups.list()
+    for group in groups:
+        if group.group_id == ref:
+            return group
+    for group in groups:
+        if group.name == ref:
+            return group
+    known = ", ".join(f"{g.name} ({g.group_id})" for g in groups) or "none"
+    raise CliError(
+        f"unknown group {ref!r}: no group has that id or name; known groups: {known}", EXIT_USAGE
+    )

@@ -13,25 +13,31 @@ exactly once with its own name: the state a clean run leaves (none missing, no d
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.abc
 import pytest
 
-from sunmi_face_async.bulk import Journal, Status
 from sunmi_face_async.testing import FakeCloudServer
 
-from ._pictures import tiny_png
+from ._helpers import (
+    RUN_TIMEOUT,
+    SLOT,
+    check_done_rows_on_server,
+    journal_rows,
+    server_env,
+    stop,
+    uploads,
+    wait_for_uploads,
+    write_manifest,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +45,6 @@ WORKER = Path(__file__).with_name("_enroll_worker.py")
 SMALL = {"items": 120, "seeds": (1, 2, 3)}
 FULL = {"items": 600, "seeds": (1, 2, 3, 4, 5, 6, 7, 8)}
 KILLS_PER_SEED = 2
-SLOT = 1
 FAULTS = {
     "latency": 0.004,
     "jitter": 0.012,
@@ -47,80 +52,6 @@ FAULTS = {
     "commit_then_timeout_rate": 0.02,
     "endpoints": ["/face/add"],
 }
-RUN_TIMEOUT = 120.0
-
-
-def _key(index: int) -> str:
-    return f"crash-{index:05d}"
-
-
-def _write_manifest(directory: Path, count: int) -> Path:
-    pictures = directory / "pictures"
-    pictures.mkdir()
-    manifest = directory / "manifest.jsonl"
-    with manifest.open("w", encoding="utf-8") as out:
-        for index in range(count):
-            picture = pictures / f"{index:05d}.png"
-            picture.write_bytes(tiny_png(index))
-            row = {"picture": str(picture), "name": f"person {index}", "external_key": _key(index)}
-            out.write(json.dumps(row) + "\n")
-    return manifest
-
-
-def server_env(server: FakeCloudServer) -> dict[str, str]:
-    """The environment a subprocess needs to talk to ``server`` (key in env, not argv)."""
-    env = dict(os.environ)
-    env.update(
-        SUNMI_APP_ID=server.app_id,
-        SUNMI_APP_KEY=server.app_key,
-        SUNMI_SHOP_NO=server.shop_no,
-        SUNMI_BASE_URL=server.base_url,
-    )
-    env.pop("SUNMI_SHOP_ID", None)
-    return env
-
-
-async def _adds(server: FakeCloudServer) -> int:
-    stats = await server.stats()
-    return int(stats["requests_by_endpoint"].get("/face/add", 0))
-
-
-async def wait_for_uploads(
-    server: FakeCloudServer, process: anyio.abc.Process, target: int, stderr: Path
-) -> None:
-    """Poll the fake until ``target`` uploads reached it; fail if the process ends first."""
-    with anyio.fail_after(RUN_TIMEOUT):
-        while await _adds(server) < target:
-            if process.returncode is not None:
-                pytest.fail(
-                    f"the process ended ({process.returncode}) before {target} uploads: "
-                    + stderr.read_text()
-                )
-            await anyio.sleep(0.005)
-
-
-async def stop(process: anyio.abc.Process) -> None:
-    """Kill ``process`` (by its pid) if it still runs, and reap it."""
-    if process.returncode is None:
-        process.kill()
-    with anyio.CancelScope(shield=True):
-        await process.wait()
-        await process.aclose()
-
-
-def journal_rows(path: Path) -> dict[str, tuple[str, str | None]]:
-    """Check that the journal is an intact SQLite database; its rows by key."""
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    finally:
-        conn.close()
-    with Journal(path) as journal:
-        return {row.key: (row.status.value, row.face_id) for row in journal.rows()}
-
-
-def faces_by_key(faces: list[dict[str, Any]]) -> Counter[str]:
-    return Counter(str(face.get(f"customer_value{SLOT}", "")) for face in faces)
 
 
 class Worker:
@@ -168,8 +99,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
 ) -> None:
     count = int((FULL if full_size else SMALL)["items"])
     rng = random.Random(seed)
-    manifest = _write_manifest(tmp_path, count)
-    expected = {_key(i): f"person {i}" for i in range(count)}
+    manifest, expected = write_manifest(tmp_path, count)
 
     async with FakeCloudServer(seed=seed, max_faces=count + 10) as server:
         async with server.client() as client:
@@ -179,7 +109,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
 
         killed_after: list[int] = []
         for kill in range(KILLS_PER_SEED):
-            before = await _adds(server)
+            before = await uploads(server)
             # The first kill lands in the first 40 % of the job, the second soon after the
             # restart, so both hit a running job with uploads in flight.
             span = count * 2 // 5 if kill == 0 else count // 5
@@ -192,16 +122,10 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
             finally:
                 await stop(process)
             assert process.returncode == -signal.SIGKILL, worker.stderr.read_text()
-            killed_after.append(await _adds(server))
+            killed_after.append(await uploads(server))
 
             rows = journal_rows(worker.journal)
-            on_server = {
-                face["face_id"]: str(face.get(f"customer_value{SLOT}"))
-                for face in await server.faces_in(group.group_id)
-            }
-            for key, (status, face_id) in rows.items():
-                if status == Status.DONE.value:
-                    assert on_server.get(str(face_id)) == key, f"journal says {key} is done"
+            check_done_rows_on_server(rows, await server.faces_in(group.group_id))
         assert not worker.report.exists()
 
         process = await worker.start()
@@ -219,7 +143,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
         assert counts["duplicate"] == 0, report
 
         faces = await server.faces_in(group.group_id)
-        keys = faces_by_key(faces)
+        keys = Counter(str(f.get(f"customer_value{SLOT}", "")) for f in faces)
         duplicates = sum(n - 1 for n in keys.values())
         missing = set(expected) - set(keys)
         assert duplicates == 0

@@ -1,0 +1,121 @@
+"""What the crash/resume tests share: manifests, subprocess control and journal checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from sunmi_face_async.bulk import Journal, Status
+from sunmi_face_async.testing import FakeCloudServer
+
+from ._pictures import tiny_png
+
+__all__ = [
+    "RUN_TIMEOUT",
+    "SLOT",
+    "check_done_rows_on_server",
+    "journal_rows",
+    "key",
+    "server_env",
+    "stop",
+    "uploads",
+    "wait_for_uploads",
+    "write_manifest",
+]
+
+#: The customer_value slot that carries the external key.
+SLOT = 1
+#: Seconds any one subprocess run may take before the test fails.
+RUN_TIMEOUT = 120.0
+
+
+def key(index: int) -> str:
+    return f"crash-{index:05d}"
+
+
+def write_manifest(directory: Path, count: int) -> tuple[Path, dict[str, str]]:
+    """A JSON Lines manifest of ``count`` distinct pictures; also the expected name per key."""
+    pictures = directory / "pictures"
+    pictures.mkdir()
+    manifest = directory / "manifest.jsonl"
+    expected: dict[str, str] = {}
+    with manifest.open("w", encoding="utf-8") as out:
+        for index in range(count):
+            picture = pictures / f"{index:05d}.png"
+            picture.write_bytes(tiny_png(index))
+            name = expected[key(index)] = f"person {index}"
+            row = {"picture": str(picture), "name": name, "external_key": key(index)}
+            out.write(json.dumps(row) + "\n")
+    return manifest, expected
+
+
+def server_env(server: FakeCloudServer) -> dict[str, str]:
+    """The environment a subprocess needs to talk to ``server`` (the key in env, not argv)."""
+    env = dict(os.environ)
+    env.update(
+        SUNMI_APP_ID=server.app_id,
+        SUNMI_APP_KEY=server.app_key,
+        SUNMI_SHOP_NO=server.shop_no,
+        SUNMI_BASE_URL=server.base_url,
+    )
+    env.pop("SUNMI_SHOP_ID", None)
+    env.pop("SUNMI_APP_KEY_FILE", None)
+    return env
+
+
+async def uploads(server: FakeCloudServer) -> int:
+    """How many ``/face/add`` requests reached the fake so far."""
+    stats = await server.stats()
+    return int(stats["requests_by_endpoint"].get("/face/add", 0))
+
+
+async def wait_for_uploads(
+    server: FakeCloudServer, process: anyio.abc.Process, target: int, stderr: Path
+) -> None:
+    """Poll the fake until ``target`` uploads reached it; fail if the process ends first."""
+    with anyio.fail_after(RUN_TIMEOUT):
+        while await uploads(server) < target:
+            if process.returncode is not None:
+                pytest.fail(
+                    f"the process ended ({process.returncode}) before {target} uploads: "
+                    + stderr.read_text()
+                )
+            await anyio.sleep(0.005)
+
+
+async def stop(process: anyio.abc.Process) -> None:
+    """Kill ``process`` (by its pid) if it still runs, and reap it."""
+    if process.returncode is None:
+        process.kill()
+    with anyio.CancelScope(shield=True):
+        await process.wait()
+        await process.aclose()
+
+
+def journal_rows(path: Path) -> dict[str, tuple[str, str | None]]:
+    """Check that the journal is an intact SQLite database; its (status, face_id) by key."""
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        conn.close()
+    with Journal(path) as journal:
+        return {row.key: (row.status.value, row.face_id) for row in journal.rows()}
+
+
+def check_done_rows_on_server(
+    rows: Mapping[str, tuple[str, str | None]], faces: list[dict[str, Any]]
+) -> None:
+    """Every row the journal calls done is on the server, under its face_id and key."""
+    on_server = {str(f["face_id"]): str(f.get(f"customer_value{SLOT}")) for f in faces}
+    for item, (status, face_id) in rows.items():
+        if status == Status.DONE.value:
+            assert on_server.get(str(face_id)) == item, f"the journal says {item} is done"

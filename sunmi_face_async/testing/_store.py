@@ -155,9 +155,13 @@ class Store:
         self.strategy: MoveStrategy | None = None
         self.hooks: dict[str, frozenset[int]] = {}
         for group_type, name in DEFAULT_GROUPS:
-            self._insert_group(name, group_type, limits.default_capacity, "", [""] * _SLOTS)
+            self._insert_group(name, group_type, self._default_capacity, "", [""] * _SLOTS)
 
     # -- groups ------------------------------------------------------------------------------
+
+    @property
+    def _default_capacity(self) -> int:
+        return min(self.limits.default_capacity, self.limits.max_faces)
 
     def _insert_group(
         self, name: str, group_type: int, capacity: int, description: str, keys: list[str]
@@ -204,7 +208,7 @@ class Store:
         if group_type not in _CREATABLE_TYPES:
             raise FakeAPIError(5020, f"unknown group type {group_type}")
         self._check_text(name, description)
-        capacity = self.limits.default_capacity if capacity is None else capacity
+        capacity = self._default_capacity if capacity is None else capacity
         self._check_capacity(capacity, 0)
         if name in self._names:
             raise FakeAPIError(5523, "a group with that name exists")

@@ -24,7 +24,7 @@ from ._exits import EXIT_FAILED, EXIT_OK
 from ._runtime import State, pass_state, run_async
 from ._synthetic import write_faces
 
-__all__ = ["DemoPlan", "demo_command", "run_demo"]
+__all__ = ["DemoPlan", "DemoResult", "demo_command", "run_demo"]
 
 _KEY_SLOT = 1
 
@@ -110,7 +110,7 @@ def _describe_faults(faults: Any) -> str:
     return ", ".join(parts)
 
 
-async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> dict[str, Any]:
+async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> DemoResult:
     """Run every step against a fresh in-process fake; return the summary rows."""
     from ..bulk import (
         Outcome,
@@ -183,7 +183,6 @@ async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> dict[str, Any
         on_server = cloud.faces_in(group.group_id)
         keys = collections.Counter(face.customer_value(_KEY_SLOT) for face in on_server)
         duplicates = sum(n - 1 for n in keys.values() if n > 1)
-        missing = plan.count - len(keys)
 
         ids = sorted(face.face_id for face in on_server)
         with progress_for(state, "move") as display:
@@ -211,31 +210,88 @@ async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> dict[str, Any
             f"{len(cloud.faces_in(archive.group_id))} faces"
         )
 
-    injected = cloud.stats.faults_injected
-    requests = sum(cloud.stats.requests_by_endpoint.values())
-    add_requests = cloud.stats.requests_by_endpoint.get("/face/add", 0)
-    done = report.counts[Outcome.DONE] + report.counts[Outcome.SKIPPED]
-    return {
-        "pictures": plan.count,
-        "enrolled": f"{len(keys)} distinct faces on the server ({missing} missing)",
-        "duplicates on the server": duplicates,
-        "first pass": ", ".join(f"{o.value} {n}" for o, n in first.counts.items() if n),
-        "passes (resumed from journal)": passes,
-        "done after the last pass": done,
-        "failed": report.counts[Outcome.FAILED] + report.counts[Outcome.INVALID],
-        "outcome unknown": report.counts[Outcome.UNKNOWN],
-        "faults injected": ", ".join(f"{k} {v}" for k, v in sorted(injected.items())) or "none",
-        "bulk retries": tally.retries,
-        "reconciled by external key": (
-            f"{tally.reconciled_found} found applied, {tally.reconciled_resent} sent again"
-        ),
-        "requests to the fake": f"{requests} ({add_requests} uploads)",
-        "enroll throughput": f"{plan.count / enroll_seconds:.1f} faces/s ({enroll_seconds:.2f} s)",
-        "export": f"{exported} faces in {export_seconds:.2f} s",
-        "moved / deleted": f"{moved_ok} / {deleted_ok}",
-        "elapsed": f"{time.perf_counter() - started:.1f} s",
-        "_ok": duplicates == 0 and missing == 0 and moved_ok == plan.move,
-    }
+    return DemoResult(
+        pictures=plan.count,
+        faces_on_server=len(keys),
+        duplicates_on_server=duplicates,
+        first_pass={o.value: n for o, n in first.counts.items() if n},
+        passes=passes,
+        done=report.counts[Outcome.DONE] + report.counts[Outcome.SKIPPED],
+        failed=report.counts[Outcome.FAILED] + report.counts[Outcome.INVALID],
+        unknown=report.counts[Outcome.UNKNOWN],
+        faults_injected=dict(sorted(cloud.stats.faults_injected.items())),
+        bulk_retries=tally.retries,
+        reconciled_found=tally.reconciled_found,
+        reconciled_resent=tally.reconciled_resent,
+        requests=sum(cloud.stats.requests_by_endpoint.values()),
+        upload_requests=cloud.stats.requests_by_endpoint.get("/face/add", 0),
+        enroll_seconds=round(enroll_seconds, 3),
+        exported=exported,
+        export_seconds=round(export_seconds, 3),
+        moved=moved_ok,
+        deleted=deleted_ok,
+        elapsed=round(time.perf_counter() - started, 3),
+    )
+
+
+@attrs.frozen
+class DemoResult:
+    """What the demo measured; ``ok`` when every face is on the server exactly once."""
+
+    pictures: int
+    faces_on_server: int
+    duplicates_on_server: int
+    first_pass: dict[str, int]
+    passes: int
+    done: int
+    failed: int
+    unknown: int
+    faults_injected: dict[str, int]
+    bulk_retries: int
+    reconciled_found: int
+    reconciled_resent: int
+    requests: int
+    upload_requests: int
+    enroll_seconds: float
+    exported: int
+    export_seconds: float
+    moved: int
+    deleted: int
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return self.duplicates_on_server == 0 and self.faces_on_server == self.pictures
+
+    @property
+    def throughput(self) -> float:
+        return self.pictures / self.enroll_seconds if self.enroll_seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**attrs.asdict(self), "throughput": round(self.throughput, 1), "ok": self.ok}
+
+    def rows(self) -> dict[str, object]:
+        """The summary table, one line per fact."""
+        faults = ", ".join(f"{k} {v}" for k, v in self.faults_injected.items()) or "none"
+        missing = self.pictures - self.faces_on_server
+        return {
+            "pictures": self.pictures,
+            "faces on the server": f"{self.faces_on_server} ({missing} missing)",
+            "duplicates on the server": self.duplicates_on_server,
+            "first pass": ", ".join(f"{k} {v}" for k, v in self.first_pass.items()),
+            "passes (resumed from the journal)": self.passes,
+            "done / failed / unknown": f"{self.done} / {self.failed} / {self.unknown}",
+            "faults injected": faults,
+            "bulk retries": self.bulk_retries,
+            "reconciled by external key": (
+                f"{self.reconciled_found} found applied, {self.reconciled_resent} sent again"
+            ),
+            "requests to the fake": f"{self.requests} ({self.upload_requests} uploads)",
+            "enroll": f"{self.throughput:.1f} faces/s ({self.enroll_seconds:.2f} s)",
+            "export": f"{self.exported} faces in {self.export_seconds:.2f} s",
+            "moved / deleted": f"{self.moved} / {self.deleted}",
+            "elapsed": f"{self.elapsed:.1f} s",
+        }
 
 
 @cli.command("demo")
@@ -279,6 +335,8 @@ def demo_command(
     else:
         with tempfile.TemporaryDirectory(prefix="sunmi-face-demo-") as tmp:
             summary = run_async(lambda: run_demo(state, plan, Path(tmp)))
-    ok = summary.pop("_ok")
-    state.output.summary("demo summary", summary)
-    return EXIT_OK if ok else EXIT_FAILED
+    if state.json_mode:
+        state.output.json(summary.as_dict())
+    else:
+        state.output.summary("demo summary", summary.rows())
+    return EXIT_OK if summary.ok else EXIT_FAILED

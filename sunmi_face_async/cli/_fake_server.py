@@ -6,9 +6,7 @@ accepts them) as ``KEY=value`` lines, then serves until Ctrl-C.
 
 from __future__ import annotations
 
-import socket
 import sys
-from typing import Any
 
 import click
 
@@ -34,19 +32,6 @@ def parse_error_rates(values: tuple[str, ...]) -> dict[int, float]:
                 f"{value!r} is not CODE=RATE (e.g. 5000=0.02)", param_hint="--error-rate"
             ) from None
     return rates
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(512)  # accept connections (queued) from the moment the address is printed
-    return sock
 
 
 @cli.command("fake-server")
@@ -97,10 +82,8 @@ def fake_server(
     if host not in _LOOPBACK:
         raise click.BadParameter("the fake cloud only listens on loopback", param_hint="--host")
     try:
-        import uvicorn
-
-        from ..testing import FakeSunmiCloud
-        from ..testing.faults import Faults
+        from ..testing import FakeSunmiCloud, Faults
+        from ..testing.__main__ import serve
     except ImportError as exc:
         raise CliError(f"the fake cloud needs the 'fake' extra ({exc.name} is missing)") from None
     faults = Faults(
@@ -116,34 +99,33 @@ def fake_server(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     cloud = FakeSunmiCloud(seed=seed, max_faces=max_faces, faults=faults)
-    sock = _bind(host, port)
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
-    base_url = f"http://{shown_host}:{bound_port}/openapi"
-    _announce(base_url, cloud)
-    config = uvicorn.Config(cloud.app, log_level="warning", lifespan="off", access_log=False)
-    server: Any = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        serve(cloud, host, port, announce=_Announcer())
     except KeyboardInterrupt:
         pass  # Ctrl-C is how this command is meant to end
-    finally:
-        sock.close()
+    except OSError as exc:
+        raise CliError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     click.echo("fake cloud stopped", err=True)
     return EXIT_OK
 
 
-def _announce(base_url: str, cloud: Any) -> None:
-    """The connection details, as lines a script can parse and a shell can paste."""
-    lines = [
-        f"base_url={base_url}",
-        f"app_id={cloud.app_id}",
-        f"app_key={cloud.app_key}",
-        f"shop_no={cloud.shop_no}",
-        "# fake test credentials; to use them from another shell:",
-        f"export SUNMI_BASE_URL={base_url} SUNMI_APP_ID={cloud.app_id} "
-        f"SUNMI_APP_KEY={cloud.app_key} SUNMI_SHOP_NO={cloud.shop_no}",
-    ]
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
-    click.echo("fake cloud listening; Ctrl-C to stop", err=True)
+class _Announcer:
+    """Prints the server's ``key=value`` lines, then how to use them from a shell."""
+
+    def __init__(self) -> None:
+        self.details: dict[str, str] = {}
+
+    def __call__(self, line: str) -> None:
+        key, _, value = line.partition("=")
+        self.details[key] = value
+        sys.stdout.write(line + "\n")
+        if line == "ready":
+            d = self.details
+            sys.stdout.write(
+                "# the fake's own test credentials; to use them from another shell:\n"
+                f"export SUNMI_BASE_URL={d.get('base_url')} SUNMI_APP_ID={d.get('app_id')} "
+                f"SUNMI_APP_KEY={d.get('app_key')} SUNMI_SHOP_NO={d.get('shop_no')}\n"
+            )
+        sys.stdout.flush()
+        if line == "ready":
+            click.echo("fake cloud listening; Ctrl-C to stop", err=True)

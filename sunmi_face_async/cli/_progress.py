@@ -129,8 +129,10 @@ class ProgressDisplay:
         finished, failed = _counts(progress)
         total = "?" if progress.total is None else str(progress.total)
         eta = format_eta(_eta(progress, finished))
+        skipped = int(getattr(progress, "skipped", 0) or 0)
+        also = f", {skipped} skipped" if skipped else ""
         return (
-            f"{self.label}: {finished}/{total} ({progress.done} done, {failed} failed) "
+            f"{self.label}: {finished}/{total} ({progress.done} done{also}, {failed} failed) "
             f"{progress.rate:.1f}/s, elapsed {progress.elapsed:.1f}s, ETA {eta}"
         )
 

@@ -7,6 +7,11 @@ flat: items are pulled one at a time and at most a window of them is ever held. 
 nothing of SUNMI: ``fn`` turns an item into a result and ``signal`` says what a result tells
 about the server's health.
 
+By default the cap holds each whole call of ``fn``. With ``gate_calls=False`` the engine runs
+a few more workers than the cap and ``fn`` holds a slot only around its request (``async
+with engine.slot() as slot``), so reading a picture or writing the journal overlaps with other
+requests instead of eating into the cap.
+
 Iterate it inside the task that owns it. Leaving the loop early (``break``, an exception,
 cancellation) cancels the workers; wrap the loop in ``async with`` (or call ``aclose``) so
 that this happens at once rather than when the generator is collected.
@@ -15,7 +20,15 @@ that this happens at once rather than when the generator is collected.
 from __future__ import annotations
 
 import collections
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 import anyio
@@ -24,7 +37,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from ._adaptive import AdaptiveLimit, Signal
 from ._ratelimit import RateLimiter
 
-__all__ = ["BulkMap", "EngineStats"]
+__all__ = ["BulkMap", "EngineStats", "Slot"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,6 +53,15 @@ class EngineStats:
         self.started = 0
         self.completed = 0
         self.limit = limit
+
+
+class Slot:
+    """Held while one request is in flight; set ``signal`` to say how it went."""
+
+    __slots__ = ("signal",)
+
+    def __init__(self) -> None:
+        self.signal = Signal.OK
 
 
 class _Gate:
@@ -100,10 +122,16 @@ class BulkMap(Generic[T, R]):
         on_abandoned: Callable[[T], None] | None = None,
         on_limit_change: Callable[[int, int, str], None] | None = None,
         limiter: RateLimiter | None = None,
+        gate_calls: bool = True,
+        workers: int | None = None,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if workers is None:
+            workers = concurrency if gate_calls else concurrency + max(2, concurrency // 4)
+        self._workers = max(workers, 1)
+        self._gate_calls = gate_calls
         self._items = items
         self._fn = fn
         self._concurrency = concurrency
@@ -121,7 +149,9 @@ class BulkMap(Generic[T, R]):
         else:
             self.adaptive = None
         self.stats = EngineStats(concurrency)
-        self._gate = _Gate(self._current_limit) if self.adaptive is not None else None
+        # Without an adaptive limit the worker count is the cap, unless calls are not gated.
+        needs_gate = self.adaptive is not None or self._workers > concurrency
+        self._gate = _Gate(self._current_limit) if needs_gate else None
 
     def _current_limit(self) -> int:
         limit = self.adaptive.limit if self.adaptive is not None else self._concurrency
@@ -142,31 +172,42 @@ class BulkMap(Generic[T, R]):
                 await send.send((seq, item))
                 seq += 1
 
-    async def _call(self, item: T) -> R | None:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Slot]:
+        """Hold one of the ``concurrency`` slots (and one rate-limit token) for a request."""
         stats = self.stats
         if self._gate is not None:
             await self._gate.acquire()
         try:
             if self.limiter is not None:
                 await self.limiter.acquire()
+            held = Slot()
             started = self._clock()
             stats.in_flight += 1
             stats.started += 1
             try:
-                result = await self._fn(item)
-            except anyio.get_cancelled_exc_class():
-                if self._on_abandoned is not None:
-                    self._on_abandoned(item)
-                raise
+                yield held
             finally:
                 stats.in_flight -= 1
-            if self.adaptive is not None and result is not None:
-                verdict = self._signal(result) if self._signal is not None else Signal.OK
-                self.adaptive.record(verdict, self._clock() - started)
-            return result
+            if self.adaptive is not None:
+                self.adaptive.record(held.signal, self._clock() - started)
         finally:
             if self._gate is not None:
                 self._gate.release()
+
+    async def _call(self, item: T) -> R | None:
+        try:
+            if not self._gate_calls:
+                return await self._fn(item)
+            async with self.slot() as held:
+                result = await self._fn(item)
+                if self._signal is not None and result is not None:
+                    held.signal = self._signal(result)
+                return result
+        except anyio.get_cancelled_exc_class():
+            if self._on_abandoned is not None:
+                self._on_abandoned(item)
+            raise
 
     async def _work(
         self,
@@ -182,15 +223,15 @@ class BulkMap(Generic[T, R]):
     async def _run(self) -> AsyncGenerator[R, None]:
         item_send, item_receive = anyio.create_memory_object_stream[tuple[int, T]](0)
         result_send, result_receive = anyio.create_memory_object_stream[tuple[int, R | None]](
-            self._concurrency
+            self._workers
         )
         # Ordered output holds finished results until the ones before them are out; the
         # window bounds how far ahead the workers may run.
-        window = anyio.Semaphore(4 * self._concurrency) if self._ordered else None
+        window = anyio.Semaphore(4 * self._workers) if self._ordered else None
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._produce, item_send, window)
             with item_receive, result_send:
-                for _ in range(self._concurrency):
+                for _ in range(self._workers):
                     tg.start_soon(self._work, item_receive.clone(), result_send.clone())
             async with result_receive:
                 try:

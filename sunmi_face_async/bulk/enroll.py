@@ -54,7 +54,6 @@ class _Step:
 
     result: ItemResult | None = None
     deferred: tuple[FaceUpload, str] | None = None
-    signal: Signal = Signal.OK
 
 
 def enroll(
@@ -160,8 +159,9 @@ class EnrollJob:
             "adaptive": adaptive,
             "ordered": ordered,
         }
-        # Applied right before each send (not when a worker picks an item up), so the
-        # picture read and the journal write between the two cannot bunch requests up.
+        # One limiter for every pass. The engine applies it (and the concurrency cap) only
+        # around each request, so picture reads and journal writes overlap with requests and
+        # cannot bunch them up.
         self._limiter = (
             RateLimiter(rate, burst if burst is not None else concurrency) if rate else None
         )
@@ -237,7 +237,8 @@ class EnrollJob:
         engine: BulkMap[Any, _Step] = BulkMap(
             items,
             fn,
-            signal=lambda step: step.signal,
+            gate_calls=False,
+            limiter=self._limiter,
             on_abandoned=self._abandoned,
             on_limit_change=self._limit_changed,
             **self._engine_args,
@@ -330,38 +331,35 @@ class EnrollJob:
         self, upload: FaceUpload, key: str, data: bytes, values: list[str] | None
     ) -> _Step:
         assert self._journal is not None
-        worst = Signal.OK
+        assert self._engine is not None
         for attempt in range(1, self._max_attempts + 1):
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            self.report.sent += 1
-            try:
-                face_id: str = await self._client.faces.add(
-                    upload.group_id,
-                    pic=data,
-                    name=upload.name,
-                    gender=upload.gender,
-                    age_range=upload.age_range,
-                    customer_values=values,
-                )
-            except Exception as exc:
-                signal = _signal_of(exc)
-                if signal is not Signal.OK:
-                    worst = signal
-                if getattr(exc, "outcome_unknown", False):
-                    await self._journal.mark_unknown(key, str(exc))
-                    step = self._unknown(upload, key, str(exc))
-                    step.signal = worst
-                    return step
-                if _transient(exc) and attempt < self._max_attempts:
-                    self._event("retry", key, attempt=attempt + 1, detail=str(exc))
-                    await anyio.sleep(_backoff(exc, attempt, self._retry_delay))
-                    continue
-                await self._journal.mark_failed(key, str(exc))
-                result = ItemResult(key, Outcome.FAILED, None, str(exc), upload.line, upload)
-                return _Step(result, signal=worst)
-            await self._journal.mark_done(key, face_id)
-            return _Step(ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload))
+            error: Exception | None = None
+            async with self._engine.slot() as slot:
+                self.report.sent += 1
+                try:
+                    face_id: str = await self._client.faces.add(
+                        upload.group_id,
+                        pic=data,
+                        name=upload.name,
+                        gender=upload.gender,
+                        age_range=upload.age_range,
+                        customer_values=values,
+                    )
+                except Exception as exc:
+                    error = exc
+                    slot.signal = _signal_of(exc)
+            if error is None:
+                await self._journal.mark_done(key, face_id)
+                return _Step(ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload))
+            if getattr(error, "outcome_unknown", False):
+                await self._journal.mark_unknown(key, str(error))
+                return self._unknown(upload, key, str(error))
+            if _transient(error) and attempt < self._max_attempts:
+                self._event("retry", key, attempt=attempt + 1, detail=str(error))
+                await anyio.sleep(_backoff(error, attempt, self._retry_delay))
+                continue
+            await self._journal.mark_failed(key, str(error))
+            return _Step(ItemResult(key, Outcome.FAILED, None, str(error), upload.line, upload))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _unknown(self, upload: FaceUpload, key: str, why: str) -> _Step:

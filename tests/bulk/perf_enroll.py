@@ -1,0 +1,190 @@
+"""Speed and memory figures of bulk enrollment (a script, not collected by pytest).
+
+    .venv/bin/python tests/bulk/perf_enroll.py [latency|stock|memory|journal|all] [--quick]
+
+- latency: enrollment against the fake over loopback uvicorn at C = 16 / 50 ms, 64 / 200 ms
+  and 128 / 400 ms (ideal C / latency = 320 requests per second); prints the fraction.
+- stock: zero latency, C = 64: the client's sharded transport against one stock
+  ``httpx.AsyncClient`` with 64 connections; prints both rates and the ratio, and the fake's
+  CPU use (near 100 % means the fake is the bottleneck).
+- memory: 100k uploads through ``enroll`` with its journal, against a client stub that
+  answers at once (the bulk layer alone); prints RSS at 10k and at 100k items.
+- journal: claims + done marks per second through the journal alone.
+Figures are noisy on a shared machine: run it when the machine is quiet.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from sunmi_face_async.bulk import FaceUpload, Journal, Outcome, enroll
+from sunmi_face_async.testing import FakeCloudServer
+
+QUICK = "--quick" in sys.argv
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def picture(i: int) -> bytes:
+    return b"\xff\xd8\xff\xe0" + struct.pack(">Q", i) + b"\x00" * 200
+
+
+def uploads(group_id: str, n: int, start: int = 0) -> Iterator[FaceUpload]:
+    for i in range(start, start + n):
+        yield FaceUpload(group_id, picture(i), name=f"p{i}", external_key=f"k{i}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE / 1e6
+
+
+async def timed_enroll(client: Any, group_id: str, n: int, start: int, **options: Any) -> float:
+    began = time.perf_counter()
+    report = await enroll(client, uploads(group_id, n, start), **options).run()
+    elapsed = time.perf_counter() - began
+    assert report.counts[Outcome.DONE] == n, report.as_dict()
+    return n / elapsed
+
+
+async def latency_runs() -> None:
+    print("# fraction of the ideal C / latency (320 req/s), over loopback uvicorn")
+    async with FakeCloudServer(max_faces=5_000_000, default_capacity=2_000_000) as server:
+        async with server.client(max_connections=128) as setup:
+            group = await setup.groups.create("perf", capacity=2_000_000)
+        start = 0
+        for concurrency, latency in ((16, 0.05), (64, 0.2), (128, 0.4)):
+            await server.set_faults(latency=latency)
+            n = 640 if QUICK else 2560
+            for adaptive in (True, False):
+                async with server.client(max_connections=concurrency) as client:
+                    before = cpu_seconds(server.pid or 0)
+                    began = time.perf_counter()
+                    rate = await timed_enroll(
+                        client,
+                        group.group_id,
+                        n,
+                        start,
+                        concurrency=concurrency,
+                        adaptive=adaptive,
+                    )
+                    cpu = (cpu_seconds(server.pid or 0) - before) / (time.perf_counter() - began)
+                start += n
+                ideal = concurrency / latency
+                print(
+                    f"C={concurrency:<4} latency={latency * 1000:.0f}ms adaptive={adaptive!s:<5} "
+                    f"{rate:7.1f} req/s = {rate / ideal:.3f} of {ideal:.0f}; "
+                    f"CPU: fake {cpu:.0%}, client {own:.0%}"
+                )
+
+
+async def stock_runs() -> None:
+    print("# zero latency, C = 64: sharded transport vs one stock httpx.AsyncClient")
+    n = 2000 if QUICK else 8000
+    async with FakeCloudServer(max_faces=5_000_000, default_capacity=2_000_000) as server:
+        async with server.client(max_connections=64) as setup:
+            group = await setup.groups.create("perf", capacity=2_000_000)
+        start = 0
+        figures: dict[str, float] = {}
+        for label in ("stock", "sharded", "stock", "sharded"):
+            stock = None
+            if label == "stock":
+                limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+                stock = httpx.AsyncClient(limits=limits, timeout=30.0)
+            try:
+                async with server.client(max_connections=64, http_client=stock) as client:
+                    before = cpu_seconds(server.pid or 0)
+                    began = time.perf_counter()
+                    rate = await timed_enroll(
+                        client, group.group_id, n, start, concurrency=64, adaptive=False
+                    )
+                    cpu = (cpu_seconds(server.pid or 0) - before) / (time.perf_counter() - began)
+            finally:
+                if stock is not None:
+                    await stock.aclose()
+            start += n
+            figures[label] = max(figures.get(label, 0.0), rate)
+            print(f"{label:<8} {rate:7.1f} req/s; fake CPU {cpu:.0%}")
+        print(f"ratio sharded / stock = {figures['sharded'] / figures['stock']:.2f}")
+
+
+class _StubFaces:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def add(self, group_id: str, **_: Any) -> str:
+        self.count += 1
+        await anyio.lowlevel.checkpoint()
+        return f"face-{self.count}"
+
+
+class _StubClient:
+    def __init__(self) -> None:
+        self.faces = _StubFaces()
+
+
+async def memory_run() -> None:
+    print("# RSS of enroll over 100k uploads (journal on disk, a stub client answering at once)")
+    total = 20_000 if QUICK else 100_000
+    marks = {10_000: 0.0, total: 0.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        job = enroll(_StubClient(), uploads("g", total), concurrency=64, journal=Path(tmp) / "j.db")
+        began = time.perf_counter()
+        seen = 0
+        print(f"start RSS {rss_mb():.1f} MB")
+        async for _ in job:
+            seen += 1
+            if seen in marks:
+                marks[seen] = rss_mb()
+                speed = seen / (time.perf_counter() - began)
+                print(f"{seen:>7} items: RSS {marks[seen]:.1f} MB, {speed:.0f} items/s")
+        assert job.report.counts[Outcome.DONE] == total
+
+
+async def journal_run() -> None:
+    print("# journal alone: claim + mark_done per item, 64 tasks")
+    n = 20_000
+    with tempfile.TemporaryDirectory() as tmp, Journal(Path(tmp) / "j.db") as journal:
+        began = time.perf_counter()
+
+        async def worker(k: int) -> None:
+            for i in range(k, n, 64):
+                await journal.claim(f"k{i}", "g", f"h{i}")
+                await journal.mark_done(f"k{i}", f"f{i}")
+
+        async with anyio.create_task_group() as tg:
+            for k in range(64):
+                tg.start_soon(worker, k)
+        elapsed = time.perf_counter() - began
+        print(f"{n / elapsed:.0f} items/s ({2 * n} writes in {journal.transactions} transactions)")
+
+
+async def main() -> None:
+    parts = [a for a in sys.argv[1:] if not a.startswith("--")] or ["all"]
+    runs = {
+        "latency": latency_runs,
+        "stock": stock_runs,
+        "memory": memory_run,
+        "journal": journal_run,
+    }
+    for name, run in runs.items():
+        if name in parts or "all" in parts:
+            await run()
+
+
+if __name__ == "__main__":
+    anyio.run(main)

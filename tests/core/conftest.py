@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 import respx
 
@@ -33,9 +34,19 @@ def jitter() -> Jitter:
 async def client(
     router: respx.MockRouter, sleeps: Sleeps, jitter: Jitter
 ) -> AsyncIterator[AsyncSunmiFace]:
-    """A client that owns its httpx clients (respx intercepts them) and never really sleeps."""
+    """A client whose requests go to the router, and whose retries record instead of sleeping.
+
+    The router is plugged in as an httpx MockTransport (cheap: no TLS context per test); the
+    tests that need the client's own sharded httpx clients build one, and respx's patching
+    answers those.
+    """
     policy = RetryPolicy(sleep=sleeps, jitter=jitter)
     async with AsyncSunmiFace(
-        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=BASE_URL, retry=policy
+        APP_ID,
+        APP_KEY,
+        sunmi_shop_no=SHOP_NO,
+        base_url=BASE_URL,
+        retry=policy,
+        transport=httpx.MockTransport(router.async_handler),
     ) as api:
         yield api

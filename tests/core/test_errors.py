@@ -264,7 +264,7 @@ async def test_no_error_text_holds_the_app_key(
     once: AsyncSunmiFace, router: respx.MockRouter
 ) -> None:
     route = router.post("/face/getInfo")
-    answers: list[object] = [
+    answers: list[httpx.Response | Exception] = [
         fail(5090, "bad sign"),
         httpx.Response(401),
         httpx.Response(502, text="gateway"),

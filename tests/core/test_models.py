@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 import attrs
@@ -129,7 +130,7 @@ async def test_sample_empty_replies(
 ) -> None:
     router.post(path).mock(return_value=sample(samples.EMPTY_DATA))
     router.post("/face/group/getList").mock(return_value=sample(samples.GROUP_GET_LIST))
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "/face/group/create": lambda: client.groups.create("YiliuTest"),
         "/face/group/update": lambda: client.groups.update("1", name="x"),
         "/face/group/delete": lambda: client.groups.delete("1"),
@@ -265,8 +266,8 @@ def test_enum_values_match_the_protocol() -> None:
     assert [int(t) for t in GroupType] == [1, 2, 3, 4, 5]
     assert (Gender.UNKNOWN, Gender.MALE, Gender.FEMALE) == (0, 1, 2)
     assert [int(a) for a in AgeRange] == list(range(1, 9))
-    assert AgeRange.AGE_19_28 == 4
-    assert AgeRange.AGE_56_PLUS == 8
+    assert int(AgeRange.AGE_19_28) == 4
+    assert int(AgeRange.AGE_56_PLUS) == 8
 
 
 @pytest.mark.parametrize(
@@ -285,7 +286,7 @@ def test_enums_tolerate_unknown_values(enum: type[GroupType], value: int) -> Non
 
 def test_enums_refuse_non_integers() -> None:
     with pytest.raises(ValueError, match="not a valid GroupType"):
-        GroupType("5")
+        GroupType("5")  # type: ignore[arg-type]
     assert not GroupType.is_known(True)
 
 

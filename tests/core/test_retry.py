@@ -64,7 +64,7 @@ async def test_safe_call_is_retried_until_it_succeeds(
     router: respx.MockRouter,
     sleeps: Sleeps,
     jitter: Jitter,
-    failure: object,
+    failure: httpx.Response | Exception,
 ) -> None:
     route = router.post("/face/group/getList").mock(
         side_effect=[failure, failure, ok({"group_list": [{"group_id": "1"}]})]
@@ -115,7 +115,7 @@ async def test_backoff_is_capped(router: respx.MockRouter) -> None:
             await api.faces.get("1")
     assert route.call_count == 7
     assert jitter == [1.0, 2.0, 3.0, 3.0, 3.0, 3.0]
-    assert sleeps == jitter
+    assert list(sleeps) == list(jitter)
 
 
 @pytest.mark.parametrize(("drawn", "slept"), [(-5.0, None), (0.0, None), (0.1, 0.1), (99.0, 0.25)])
@@ -303,7 +303,7 @@ async def test_face_add_is_never_resent_once_the_outcome_is_unknown(
     client: AsyncSunmiFace,
     router: respx.MockRouter,
     sleeps: Sleeps,
-    answer: object,
+    answer: httpx.Response | Exception,
     error: type[sf.SunmiError],
 ) -> None:
     route = router.post("/face/add")

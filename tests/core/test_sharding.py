@@ -97,7 +97,8 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
                 if len(used) == in_flight:
                     everyone_in.set()
                 await everyone_in.wait()  # hold every request open until all are in flight
-                return await send(request, **kwargs)
+                response: httpx.Response = await send(request, **kwargs)
+                return response
 
             return wrapper
 

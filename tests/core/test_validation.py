@@ -36,7 +36,7 @@ CASES: list[tuple[str, Call, str]] = [
     ),
     (
         "customer keys as a string",
-        lambda c: c.groups.create("VIP", customer_keys="vip"),  # type: ignore[arg-type]
+        lambda c: c.groups.create("VIP", customer_keys="vip"),
         "customer_keys",
     ),
     (

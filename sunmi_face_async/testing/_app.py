@@ -144,10 +144,9 @@ def build_app(cloud: FakeSunmiCloud) -> Starlette:
 
     async def api(request: Request) -> Response:
         path = "/" + request.path_params["path"]
-        entry = HANDLERS.get(path)
-        if entry is None:
+        handler = HANDLERS.get(path)
+        if handler is None:
             return _envelope(404, f"no endpoint {path}", status=404)
-        handler, _ = entry
         try:
             body = await _read_body(request, cloud.max_body_size)
             params, pic = await _parse_form(request, body)

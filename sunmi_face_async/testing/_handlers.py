@@ -213,20 +213,20 @@ def _hook_delete(store: Store, req: Request) -> Any:
     return {}
 
 
-#: path -> (handler, whether it changes state)
-HANDLERS: dict[str, tuple[Handler, bool]] = {
-    "/face/group/getList": (_group_list, False),
-    "/face/group/getInfo": (_group_info, False),
-    "/face/group/create": (_group_create, True),
-    "/face/group/update": (_group_update, True),
-    "/face/group/delete": (_group_delete, True),
-    "/face/group/getFaceList": (_face_list, False),
-    "/face/getInfo": (_face_info, False),
-    "/face/add": (_face_add, True),
-    "/face/update": (_face_update, True),
-    "/face/delete": (_face_delete, True),
-    "/face/group/move": (_face_move, True),
-    "/face/group/updateMoveStrategy": (_move_strategy, True),
-    "/hook/add": (_hook_add, True),
-    "/hook/delete": (_hook_delete, True),
+#: The endpoints the fake serves, by path.
+HANDLERS: dict[str, Handler] = {
+    "/face/group/getList": _group_list,
+    "/face/group/getInfo": _group_info,
+    "/face/group/create": _group_create,
+    "/face/group/update": _group_update,
+    "/face/group/delete": _group_delete,
+    "/face/group/getFaceList": _face_list,
+    "/face/getInfo": _face_info,
+    "/face/add": _face_add,
+    "/face/update": _face_update,
+    "/face/delete": _face_delete,
+    "/face/group/move": _face_move,
+    "/face/group/updateMoveStrategy": _move_strategy,
+    "/hook/add": _hook_add,
+    "/hook/delete": _hook_delete,
 }

@@ -12,6 +12,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -184,11 +185,18 @@ class FakeSunmiCloud:
         return face.pic_sha256, face.pic_size
 
     def simulate_arrival(
-        self, face_id: str, shop_no: str | None = None, at: int | None = None
+        self, face_id: str, shop_no: str | None = None, at: float | datetime | None = None
     ) -> Face:
-        """A camera sighting: bumps the counters and applies the stranger move strategy."""
+        """A camera sighting at ``at`` (unix seconds or an aware datetime; default now).
+
+        Bumps ``arrival_count`` and ``last_arrival_time``, and moves a stranger seen
+        ``threshold`` times within ``period`` seconds to the strategy's target group (if it
+        still exists and has room). Returns the face as it is afterwards.
+        """
+        if isinstance(at, datetime):
+            at = at.timestamp()
         store = self.store(shop_no)
-        face = store.arrival(face_id, self.now() if at is None else at)
+        face = store.arrival(face_id, self.now() if at is None else int(at))
         return self._face_model(store, face)
 
     def face_added(self, store: Store, face_id: str) -> int:

@@ -53,6 +53,11 @@ class Faults:
     request, drawn in this order: throttle, each ``error_rates`` code (ascending), drop,
     commit-then-timeout; their sum must not exceed 1. ``endpoints`` limits the faults (latency
     included) to those paths, e.g. ``{"/face/add"}``; None means every endpoint.
+
+    A drop starts the response and closes the connection before the body: nothing was applied.
+    Commit-then-timeout applies the change first, then drops the same way; to the client it is
+    indistinguishable from a read timeout after sending (the outcome is unknown). An error
+    code 500 to 599 is an HTTP status; any other is an envelope code sent with HTTP 200.
     """
 
     latency: float | Callable[[], float] = 0.0

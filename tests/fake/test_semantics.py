@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, GroupType
@@ -14,7 +15,7 @@ from sunmi_face_async.errors import (
     LimitExceededError,
     ParameterError,
 )
-from sunmi_face_async.testing import FakeSunmiCloud
+from sunmi_face_async.testing import FakeSunmiCloud, Faults
 
 from .helpers import PNG
 
@@ -106,3 +107,14 @@ async def test_the_picture_is_kept_as_a_digest(
     stranger = cloud.groups_of()[0].group_id
     face_id = await client.faces.add(stranger, pic=PNG)
     assert cloud.picture_digest(face_id) == (hashlib.sha256(PNG).hexdigest(), len(PNG))
+
+
+def test_the_in_process_fake_runs_under_trio() -> None:
+    async def scenario() -> list[str]:
+        cloud = FakeSunmiCloud(faults=Faults(latency=0.01))
+        async with cloud.client() as client:
+            group = await client.groups.create("VIP")
+            await client.faces.add(group.group_id, pic=PNG)
+            return [f.face_id for f in cloud.faces_in(group.group_id)]
+
+    assert len(anyio.run(scenario, backend="trio")) == 1

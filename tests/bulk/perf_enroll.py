@@ -61,6 +61,20 @@ async def timed_enroll(client: Any, group_id: str, n: int, start: int, **options
     return n / elapsed
 
 
+async def raw_adds(client: Any, group_id: str, n: int, start: int, concurrency: int) -> float:
+    """The same uploads from ``concurrency`` plain tasks: the ceiling without the bulk layer."""
+
+    async def worker(k: int) -> None:
+        for i in range(start + k, start + n, concurrency):
+            await client.faces.add(group_id, pic=picture(i), name=f"p{i}")
+
+    began = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for k in range(concurrency):
+            tg.start_soon(worker, k)
+    return n / (time.perf_counter() - began)
+
+
 async def latency_runs() -> None:
     print("# fraction of the ideal C / latency (320 req/s), over loopback uvicorn")
     async with FakeCloudServer(max_faces=5_000_000, default_capacity=2_000_000) as server:
@@ -70,9 +84,17 @@ async def latency_runs() -> None:
         for concurrency, latency in ((16, 0.05), (64, 0.2), (128, 0.4)):
             await server.set_faults(latency=latency)
             n = 640 if QUICK else 2560
+            async with server.client(max_connections=concurrency) as client:
+                raw = await raw_adds(client, group.group_id, n, start, concurrency)
+            start += n
+            print(
+                f"C={concurrency:<4} latency={latency * 1000:.0f}ms raw client calls "
+                f"{raw:7.1f} req/s = {raw / (concurrency / latency):.3f}"
+            )
             for adaptive in (True, False):
                 async with server.client(max_connections=concurrency) as client:
                     before = cpu_seconds(server.pid or 0)
+                    own = time.process_time()
                     began = time.perf_counter()
                     rate = await timed_enroll(
                         client,
@@ -82,7 +104,9 @@ async def latency_runs() -> None:
                         concurrency=concurrency,
                         adaptive=adaptive,
                     )
-                    cpu = (cpu_seconds(server.pid or 0) - before) / (time.perf_counter() - began)
+                    wall = time.perf_counter() - began
+                    cpu = (cpu_seconds(server.pid or 0) - before) / wall
+                    own = (time.process_time() - own) / wall
                 start += n
                 ideal = concurrency / latency
                 print(

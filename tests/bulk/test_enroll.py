@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -178,3 +179,38 @@ async def test_enroll_runs_under_trio(tmp_path: Path) -> None:
         return anyio.run(main, backend="trio")
 
     assert await anyio.to_thread.run_sync(run_with_trio) == 20
+
+
+class InstantFaces:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def add(self, group_id: str, **_: object) -> str:
+        self.count += 1
+        await anyio.lowlevel.checkpoint()
+        return f"face-{self.count}"
+
+
+class InstantClient:
+    def __init__(self) -> None:
+        self.faces = InstantFaces()
+
+
+async def test_enroll_pulls_its_input_lazily_so_memory_stays_flat() -> None:
+    pulled = 0
+
+    def uploads() -> Iterator[FaceUpload]:
+        nonlocal pulled
+        for i in range(3000):
+            pulled += 1
+            yield FaceUpload("g", picture(i), external_key=f"k{i}")
+
+    consumed = 0
+    furthest_ahead = 0
+    async for result in enroll(InstantClient(), uploads(), concurrency=16):
+        assert result.outcome is Outcome.DONE
+        consumed += 1
+        furthest_ahead = max(furthest_ahead, pulled - consumed)
+    assert consumed == 3000
+    # the workers (cap + a quarter) and the result buffer, whatever the input size
+    assert furthest_ahead <= 3 * 20 + 2

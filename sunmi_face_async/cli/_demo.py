@@ -111,16 +111,7 @@ def _describe_faults(faults: Any) -> str:
 
 
 async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> DemoResult:
-    """Run every step against a fresh in-process fake; return the summary rows."""
-    from ..bulk import (
-        Outcome,
-        delete_faces,
-        enroll,
-        export_faces,
-        move_faces,
-        read_manifest,
-        write_jsonl,
-    )
+    """Run every step against a fresh in-process fake and measure what happened."""
     from ..testing import FakeSunmiCloud
 
     say = state.output.info
@@ -135,103 +126,117 @@ async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> DemoResult:
         f"2. drew {len(pictures)} synthetic 64x64 PNG faces in "
         f"{time.perf_counter() - t0:.2f} s; manifest {manifest}"
     )
-
-    tally = _Tally()
-    journal = workdir / "enroll.journal"
     async with cloud.client() as client:
         group = await client.groups.create(
             "Demo members", capacity=plan.count * 2, customer_keys=["member_no"]
         )
         archive = await client.groups.create("Demo archive", capacity=plan.count * 2)
         say(
-            f"3. enrolling into {group.name!r} ({group.group_id}): journal {journal.name}, "
-            f"external key in custom slot {_KEY_SLOT}, concurrency {plan.concurrency}"
+            f"3. enrolling into {group.name!r} ({group.group_id}) with a journal, the member "
+            f"number as external key (custom slot {_KEY_SLOT}), concurrency {plan.concurrency}"
         )
-
-        t0 = time.perf_counter()
-        passes = 0
-        while True:  # a pass that leaves items failed is resumed, as a person would
-            passes += 1
-            with progress_for(state, f"enroll pass {passes}") as display:
-                job = enroll(
-                    client,
-                    list(read_manifest(manifest, group_id=group.group_id)),
-                    concurrency=plan.concurrency,
-                    journal=journal,
-                    external_key_slot=_KEY_SLOT,
-                    on_event=tally.event,
-                    on_progress=display.update,
-                )
-                report = await job.run()
-            if passes == 1:
-                first = report
-            left = report.counts[Outcome.FAILED] + report.counts[Outcome.UNKNOWN]
-            if not left or passes == 3:
-                break
-            say(f"   {left} items not done; resuming from the journal")
-        enroll_seconds = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        export_path = workdir / "export.jsonl"
-        with progress_for(state, "export") as display:
-            exported = await write_jsonl(
-                export_faces(client, [group.group_id], on_progress=display.update), export_path
-            )
-        export_seconds = time.perf_counter() - t0
-        say(f"4. exported {exported} faces to {export_path.name} in {export_seconds:.2f} s")
+        enrolled = await _enroll(state, client, plan, manifest, group.group_id, workdir)
+        exported, export_seconds = await _export(state, client, group.group_id, workdir)
+        say(f"4. exported {exported} faces back to export.jsonl in {export_seconds:.2f} s")
 
         on_server = cloud.faces_in(group.group_id)
         keys = collections.Counter(face.customer_value(_KEY_SLOT) for face in on_server)
-        duplicates = sum(n - 1 for n in keys.values() if n > 1)
-
         ids = sorted(face.face_id for face in on_server)
-        with progress_for(state, "move") as display:
-            moved = await move_faces(
-                client,
-                group.group_id,
-                archive.group_id,
-                ids[: plan.move],
-                chunk_size=10,
-                on_progress=display.update,
-            )
-        with progress_for(state, "delete") as display:
-            deleted = await delete_faces(
-                client,
-                archive.group_id,
-                ids[: plan.delete],
-                chunk_size=10,
-                on_progress=display.update,
-            )
-        moved_ok = sum(r.ok for r in moved)
-        deleted_ok = sum(r.ok for r in deleted)
+        moved, deleted = await _move_and_delete(
+            state, client, group.group_id, archive.group_id, ids, plan
+        )
         say(
-            f"5. moved {moved_ok} faces to {archive.name!r}, then deleted {deleted_ok} of them; "
-            f"the fake now holds {len(cloud.faces_in(group.group_id))} + "
+            f"5. moved {moved} faces to {archive.name!r}, then deleted {deleted} of them; "
+            f"the groups now hold {len(cloud.faces_in(group.group_id))} and "
             f"{len(cloud.faces_in(archive.group_id))} faces"
         )
 
     return DemoResult(
         pictures=plan.count,
         faces_on_server=len(keys),
-        duplicates_on_server=duplicates,
-        first_pass={o.value: n for o, n in first.counts.items() if n},
-        passes=passes,
-        done=report.counts[Outcome.DONE] + report.counts[Outcome.SKIPPED],
-        failed=report.counts[Outcome.FAILED] + report.counts[Outcome.INVALID],
-        unknown=report.counts[Outcome.UNKNOWN],
+        duplicates_on_server=sum(n - 1 for n in keys.values() if n > 1),
         faults_injected=dict(sorted(cloud.stats.faults_injected.items())),
-        bulk_retries=tally.retries,
-        reconciled_found=tally.reconciled_found,
-        reconciled_resent=tally.reconciled_resent,
         requests=sum(cloud.stats.requests_by_endpoint.values()),
         upload_requests=cloud.stats.requests_by_endpoint.get("/face/add", 0),
-        enroll_seconds=round(enroll_seconds, 3),
         exported=exported,
         export_seconds=round(export_seconds, 3),
-        moved=moved_ok,
-        deleted=deleted_ok,
+        moved=moved,
+        deleted=deleted,
         elapsed=round(time.perf_counter() - started, 3),
+        **enrolled,
     )
+
+
+async def _enroll(
+    state: State, client: Any, plan: DemoPlan, manifest: Path, group_id: str, workdir: Path
+) -> dict[str, Any]:
+    """Enroll the manifest; resume from the journal while items are left failed or unknown."""
+    from ..bulk import Outcome, enroll, read_manifest
+
+    tally = _Tally()
+    journal = workdir / "enroll.journal"
+    t0 = time.perf_counter()
+    first: dict[str, int] = {}
+    for passes in range(1, 4):
+        with progress_for(state, f"enroll pass {passes}") as display:
+            job = enroll(
+                client,
+                list(read_manifest(manifest, group_id=group_id)),
+                concurrency=plan.concurrency,
+                journal=journal,
+                external_key_slot=_KEY_SLOT,
+                on_event=tally.event,
+                on_progress=display.update,
+            )
+            report = await job.run()
+        first = first or {o.value: n for o, n in report.counts.items() if n}
+        left = report.counts[Outcome.FAILED] + report.counts[Outcome.UNKNOWN]
+        if not left:
+            break
+        state.output.info(f"   {left} items not done; resuming from the journal")
+    return {
+        "first_pass": first,
+        "passes": passes,
+        "done": report.counts[Outcome.DONE] + report.counts[Outcome.SKIPPED],
+        "failed": report.counts[Outcome.FAILED] + report.counts[Outcome.INVALID],
+        "unknown": report.counts[Outcome.UNKNOWN],
+        "bulk_retries": tally.retries,
+        "reconciled_found": tally.reconciled_found,
+        "reconciled_resent": tally.reconciled_resent,
+        "enroll_seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+async def _export(state: State, client: Any, group_id: str, workdir: Path) -> tuple[int, float]:
+    from ..bulk import export_faces, write_jsonl
+
+    t0 = time.perf_counter()
+    with progress_for(state, "export") as display:
+        faces = export_faces(client, [group_id], on_progress=display.update)
+        exported = await write_jsonl(faces, workdir / "export.jsonl")
+    return exported, time.perf_counter() - t0
+
+
+async def _move_and_delete(
+    state: State, client: Any, group_id: str, archive_id: str, ids: list[str], plan: DemoPlan
+) -> tuple[int, int]:
+    """Move the first ``plan.move`` faces to the archive, then delete ``plan.delete`` there."""
+    from ..bulk import delete_faces, move_faces
+
+    with progress_for(state, "move") as display:
+        moved = await move_faces(
+            client,
+            group_id,
+            archive_id,
+            ids[: plan.move],
+            chunk_size=10,
+            on_progress=display.update,
+        )
+    with progress_for(state, "delete") as display:
+        deleted = await delete_faces(
+            client, archive_id, ids[: plan.delete], chunk_size=10, on_progress=display.update
+        )
+    return sum(r.ok for r in moved), sum(r.ok for r in deleted)
 
 
 @attrs.frozen

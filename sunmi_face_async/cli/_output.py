@@ -80,6 +80,9 @@ class Output:
         self.json_mode = json_mode
         self.stdout = stdout or Console(highlight=False, soft_wrap=True)
         self.stderr = stderr or Console(stderr=True, highlight=False, soft_wrap=True)
+        if not self.stdout.is_terminal:
+            # A pipe or a file has no width: do not fold tables at rich's default 80 columns.
+            self.stdout.width = max(self.stdout.width, 160)
 
     @property
     def interactive(self) -> bool:
@@ -96,9 +99,7 @@ class Output:
             table.add_column(column, overflow="fold", no_wrap=column.endswith(" id"))
         for row in rows:
             table.add_row(*(escape(cell) for cell in row))
-        # A pipe or a file has no width: do not fold rows at rich's default 80 columns.
-        width = None if self.stdout.is_terminal else max(self.stdout.width, 160)
-        self.stdout.print(table, width=width)
+        self.stdout.print(table)
 
     def groups(self, groups: Sequence[FaceGroup]) -> None:
         if self.json_mode:

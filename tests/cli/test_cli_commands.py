@@ -233,3 +233,30 @@ def test_parse_period_refuses_nonsense(text: str) -> None:
 
     with pytest.raises(click.BadParameter):
         parse_period(text)
+
+
+def test_ask_key_needs_a_terminal(invoke: Invoke) -> None:
+    result = invoke(["--ask-key", "groups", "list"], env={"SUNMI_APP_KEY": ""})
+    assert result.exit_code == 2
+    assert "--ask-key needs a terminal" in result.stderr
+
+
+def test_fake_server_refuses_a_non_loopback_host(invoke: Invoke) -> None:
+    result = invoke(["fake-server", "--host", "192.0.2.1"])
+    assert result.exit_code == 2
+    assert "loopback" in result.output
+
+
+@pytest.mark.parametrize("rate", ["5000", "x=0.1", "5000=lots"])
+def test_fake_server_refuses_bad_error_rates(invoke: Invoke, rate: str) -> None:
+    result = invoke(["fake-server", "--port", "0", "--error-rate", rate])
+    assert result.exit_code == 2
+    assert "CODE=RATE" in result.output
+
+
+def test_fake_server_refuses_rates_above_one(invoke: Invoke) -> None:
+    result = invoke(
+        ["fake-server", "--port", "0", "--error-rate", "5000=0.7", "--drop-rate", "0.5"]
+    )
+    assert result.exit_code == 2
+    assert "more than 1" in result.output

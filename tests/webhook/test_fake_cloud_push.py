@@ -105,3 +105,49 @@ async def test_callbacks_signed_with_another_key_are_refused_every_time() -> Non
     records = await cloud.deliver_pushes()
     assert [(r.delivered, r.attempts, r.status) for r in records] == [(False, 5, 401)]
     assert receiver.events == []
+
+
+class Recording:
+    """An ASGI wrapper that keeps the raw bodies it passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        chunks: list[bytes] = []
+        self.bodies.append(b"")
+
+        async def recording_receive() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                self.bodies[-1] = b"".join(chunks)
+            return message
+
+        await self.app(scope, recording_receive, send)
+
+
+async def test_captured_fake_callback_replayed_forged_and_late() -> None:
+    receiver = Receiver()
+    now = [0.0]
+    app = callback_app(receiver, DEFAULT_APP_KEY, max_age=300, clock=lambda: now[0])
+    recording = Recording(app)
+    cloud = cloud_pushing_to(recording)
+    face_id = await add_face_with_hook(cloud)
+    now[0] = cloud.now()
+    assert [r.delivered for r in await cloud.deliver_pushes()] == [True]
+    (captured,) = recording.bodies
+    form = dict(httpx.QueryParams(captured.decode()))
+    forged = {**form, "payload": form["payload"].replace(face_id, "1" + face_id)}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver.test") as client:
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        replayed = await client.post("/", content=captured, headers=headers)
+        forged_answer = await client.post("/", data=forged)
+        now[0] += 301
+        late = await client.post("/", content=captured, headers=headers)
+    assert (replayed.status_code, replayed.json()["status"]) == (200, "duplicate")
+    assert (forged_answer.status_code, forged_answer.json()["reason"]) == (401, "bad_signature")
+    assert (late.status_code, late.json()["reason"]) == (401, "expired")
+    assert len(receiver.events) == 1

@@ -1,0 +1,146 @@
+"""The issue's targets, checked against one run's measurements.
+
+Each check yields a row: what is promised, what was measured, PASS or MISS with the margin.
+The thresholds are the issue's; nothing here relaxes them when the machine is slow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+OVERHEAD_MAX_US = 50.0
+ZERO_LATENCY_MIN_RATIO = 0.90
+IDEAL_320_MIN_FRACTION = 0.90
+IDEAL_320_CELLS = ((16, 0.05), (64, 0.2), (128, 0.4))
+C64_50MS_MIN_FRACTION = 0.80
+VS_STOCK_HTTPX_MIN_RATIO = 2.0
+RSS_GROWTH_MAX_MB = 5.0
+EXPORT_MIN_SPEEDUP = 10.0
+SERVER_HEADROOM = 3.0
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+    margin: str
+
+    @property
+    def verdict(self) -> str:
+        if self.passed is None:
+            return "NOT MEASURED"
+        return ("PASS" if self.passed else "MISS") + (f" ({self.margin})" if self.margin else "")
+
+
+def _at_least(value: float, floor: float, unit: str = "", fmt: str = ".2f") -> tuple[bool, str]:
+    gap = value - floor
+    word = "over" if gap >= 0 else "short by"
+    return gap >= 0, f"{word} {abs(gap):{fmt}}{unit}"
+
+
+def _at_most(value: float, ceiling: float, unit: str = "", fmt: str = ".1f") -> tuple[bool, str]:
+    gap = ceiling - value
+    word = "under by" if gap >= 0 else "over by"
+    return gap >= 0, f"{word} {abs(gap):{fmt}}{unit}"
+
+
+def cell(rows: list[dict[str, Any]], payload: str, c: int, latency: float, client: str) -> Any:
+    for row in rows:
+        if (row["payload"], row["concurrency"], row["client"]) == (payload, c, client) and abs(
+            row["latency"] - latency
+        ) < 1e-9:
+            return row
+    return None
+
+
+def payloads(rows: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for row in rows:
+        if row["payload"] not in names:
+            names.append(row["payload"])
+    return names
+
+
+def _rps(row: Any) -> float | None:
+    return row.get("rps") if row else None
+
+
+def checks(results: dict[str, Any]) -> Iterator[Check]:
+    for row in results.get("overhead") or []:
+        target = f"own cost ≤ {OVERHEAD_MAX_US:.0f} µs/request over raw httpx ({row['kind']})"
+        if "overhead_us" not in row:
+            yield Check(target, "ours not measured", None, "")
+            continue
+        ok, margin = _at_most(row["overhead_us"], OVERHEAD_MAX_US, " µs")
+        yield Check(target, f"{row['overhead_us']:.1f} µs", ok, margin)
+
+    rows = results.get("throughput") or []
+    concurrencies = sorted({row["concurrency"] for row in rows})
+    for payload in payloads(rows):
+        for c in concurrencies:
+            ours, stock = (
+                _rps(cell(rows, payload, c, 0.0, "ours")),
+                _rps(cell(rows, payload, c, 0.0, "httpx")),
+            )
+            if ours is None or stock is None:
+                continue
+            target = f"≥ {ZERO_LATENCY_MIN_RATIO:.2f} × raw httpx r/s, {payload}, C={c}, 0 ms"
+            ok, margin = _at_least(ours / stock, ZERO_LATENCY_MIN_RATIO)
+            yield Check(target, f"{ours / stock:.2f} ({ours:.0f} vs {stock:.0f} r/s)", ok, margin)
+    for payload in payloads(rows):
+        wanted = [(c, lat, IDEAL_320_MIN_FRACTION) for c, lat in IDEAL_320_CELLS]
+        wanted.append((64, 0.05, C64_50MS_MIN_FRACTION))
+        for c, latency, floor in wanted:
+            ours = _rps(cell(rows, payload, c, latency, "ours"))
+            if ours is None:
+                continue
+            fraction = ours / (c / latency)
+            target = f"≥ {floor:.2f} of C/latency, {payload}, C={c}, {latency * 1000:.0f} ms"
+            ok, margin = _at_least(fraction, floor)
+            yield Check(target, f"{fraction:.2f} ({ours:.0f} of {c / latency:.0f} r/s)", ok, margin)
+    for payload in payloads(rows):
+        ours, stock = (
+            _rps(cell(rows, payload, 64, 0.0, "ours")),
+            _rps(cell(rows, payload, 64, 0.0, "httpx")),
+        )
+        if ours is None or stock is None:
+            continue
+        target = f"≥ {VS_STOCK_HTTPX_MIN_RATIO:.0f} × one stock httpx client, {payload}, C=64, 0 ms"
+        ok, margin = _at_least(ours / stock, VS_STOCK_HTTPX_MIN_RATIO)
+        yield Check(target, f"{ours / stock:.2f} ×", ok, margin)
+
+    memory = {(r["mode"], r["items"]): r for r in results.get("memory") or []}
+    sizes = sorted({items for _, items in memory})
+    if len(sizes) == 2 and ("ours", sizes[0]) in memory and ("ours", sizes[1]) in memory:
+        growth = (memory["ours", sizes[1]]["peak_kb"] - memory["ours", sizes[0]]["peak_kb"]) / 1024
+        target = f"RSS growth ≤ {RSS_GROWTH_MAX_MB:.0f} MB from {sizes[0]:,} to {sizes[1]:,} items"
+        ok, margin = _at_most(growth, RSS_GROWTH_MAX_MB, " MB")
+        yield Check(target, f"{growth:.1f} MB", ok, margin)
+
+    export = results.get("export")
+    if export:
+        target = (
+            f"export ≥ {EXPORT_MIN_SPEEDUP:.0f} × sequential, {export['faces']:,} faces, "
+            f"C={export['concurrency']}, {export['latency'] * 1000:.0f} ms"
+        )
+        ok, margin = _at_least(export["speedup"], EXPORT_MIN_SPEEDUP, " ×", ".1f")
+        ok = ok and export["complete"]
+        if not export["complete"]:
+            margin += f"; incomplete: {export['exported']:,} exported, {export['unique']:,} unique"
+        yield Check(target, f"{export['speedup']:.1f} ×", ok, margin)
+
+
+def server_headroom(rows: list[dict[str, Any]]) -> list[tuple[str, int, float | None]]:
+    """(payload, C, aiohttp r/s ÷ ours r/s) for every zero-latency cell."""
+    out = []
+    for payload in payloads(rows):
+        for c in sorted({row["concurrency"] for row in rows}):
+            ours = _rps(cell(rows, payload, c, 0.0, "ours"))
+            fast = _rps(cell(rows, payload, c, 0.0, "aiohttp"))
+            if fast is None:
+                continue
+            out.append((payload, c, fast / ours if ours else None))
+    return out

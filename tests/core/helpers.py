@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -132,3 +133,18 @@ class Jitter(list[float]):
 def recording_policy(**kwargs: Any) -> tuple[RetryPolicy, Sleeps, Jitter]:
     sleeps, jitter = Sleeps(), Jitter()
     return RetryPolicy(sleep=sleeps, jitter=jitter, **kwargs), sleeps, jitter
+
+
+class FakeClock:
+    """Stands in for the ``time`` module inside ``sunmi_face_async._transport``.
+
+    ``time()`` returns the given unix times one after another (the last one repeats);
+    ``perf_counter`` stays real, it only measures elapsed time for the log line.
+    """
+
+    def __init__(self, *times: float) -> None:
+        self._times = list(times)
+        self.perf_counter = time.perf_counter
+
+    def time(self) -> float:
+        return self._times.pop(0) if len(self._times) > 1 else self._times[0]

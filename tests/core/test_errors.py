@@ -290,3 +290,30 @@ def test_validation_error_names_the_field() -> None:
     assert (error.field, error.problem) == ("page_size", "must be at most 100")
     assert isinstance(error, ValueError)
     assert str(error) == "page_size: must be at most 100"
+
+
+async def test_unsupported_protocol_is_final_and_not_sent(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    route = router.post("/face/getInfo").mock(side_effect=httpx.UnsupportedProtocol("nope"))
+    with pytest.raises(sf.TransportError) as caught:
+        await client.faces.get("1")
+    assert caught.value.sent is False
+    assert route.call_count == 1
+
+
+async def test_string_zero_code_is_success(once: AsyncSunmiFace, router: respx.MockRouter) -> None:
+    router.post("/face/getInfo").mock(
+        return_value=httpx.Response(200, json={"code": "0", "data": {"face_id": "5"}})
+    )
+    assert (await once.faces.get("5")).face_id == "5"
+
+
+async def test_error_without_msg_still_explains_itself(
+    once: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    router.post("/face/getInfo").mock(return_value=httpx.Response(200, json={"code": 5506}))
+    with pytest.raises(sf.RecordNotFoundError) as caught:
+        await once.faces.get("5")
+    assert caught.value.msg
+    assert "5506" in str(caught.value)

@@ -21,6 +21,7 @@ from .helpers import (
     BASE_URL,
     JPEG,
     SHOP_NO,
+    FakeClock,
     Jitter,
     Sleeps,
     fail,
@@ -92,6 +93,22 @@ async def test_every_attempt_is_resigned_with_a_fresh_random(
     for body in bodies:
         assert body["group_id"] == "1"
         assert body["sunmi_shop_no"] == SHOP_NO
+
+
+async def test_every_attempt_gets_a_fresh_timestamp(
+    client: AsyncSunmiFace, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sunmi_face_async._transport as transport_module
+
+    monkeypatch.setattr(transport_module, "time", FakeClock(1700000000.2, 1700000003.9, 1700000011))
+    route = router.post("/face/group/getInfo").mock(
+        side_effect=[fail(5091), httpx.Response(503), ok({"group_id": "1"})]
+    )
+    await client.groups.get("1")
+    bodies = [form_fields(call.request) for call in route.calls]
+    assert [body["timestamp"] for body in bodies] == ["1700000000", "1700000003", "1700000011"]
+    for body in bodies:
+        assert body["sign"] == md5_sign(body)
 
 
 async def test_gives_up_after_max_attempts(

@@ -129,3 +129,10 @@ async def test_busy_count_is_released_when_a_request_fails(router: respx.MockRou
         with pytest.raises(TransportError):
             await api.faces.get("1")
         assert api._transport._busy == [0, 0]
+
+
+async def test_timeout_reaches_every_owned_client() -> None:
+    async with AsyncSunmiFace(
+        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, timeout=4.5, max_connections=48
+    ) as api:
+        assert [http.timeout for http in api._transport._clients] == [httpx.Timeout(4.5)] * 3

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sunmi_face_async import canonical_string, make_nonce, sign_params, verify_sign
+from sunmi_face_async import (
+    AgeRange,
+    Gender,
+    GroupType,
+    canonical_string,
+    make_nonce,
+    sign_params,
+    verify_sign,
+)
 from sunmi_face_async._signing import FILE_FIELDS, format_value, is_valid_nonce
 
 from .helpers import md5_sign
@@ -90,6 +98,14 @@ def test_verify_sign() -> None:
 )
 def test_format_value(value: object, wire: str) -> None:
     assert format_value(value) == wire
+
+
+def test_format_value_of_int_enums() -> None:
+    """IntEnum members go out as their number (on Python 3.10 too, where str() differs)."""
+    assert format_value(GroupType.CUSTOM) == "5"
+    assert format_value(Gender.UNKNOWN) == "0"
+    assert format_value([AgeRange.AGE_0_6, "x"]) == '[1,"x"]'
+    assert sign_params({"type": GroupType.CUSTOM}, SECRET) == sign_params({"type": 5}, SECRET)
 
 
 @pytest.mark.parametrize("value", [True, 1.5, b"x", {"a": 1}, None])

@@ -21,6 +21,7 @@ from .helpers import (
     JPEG,
     PNG,
     SHOP_NO,
+    FakeClock,
     content_type,
     form_fields,
     md5_sign,
@@ -368,3 +369,73 @@ async def test_values_that_need_url_encoding_round_trip(
     assert fields["name"] == name
     assert fields["sign"] == md5_sign(fields)
     assert fields["sign"] != md5_sign(fields, key=APP_KEY + "x")
+
+
+@pytest.fixture
+def vector_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freeze the transport's clock and nonce at the values of PROTOCOL.md's worked example."""
+    import sunmi_face_async._transport as transport_module
+
+    monkeypatch.setattr(transport_module, "time", FakeClock(1581383983.9))
+    monkeypatch.setattr(transport_module, "make_nonce", lambda: "5dsf6698")
+
+
+@pytest.mark.usefixtures("vector_clock")
+async def test_protocol_vector_with_an_array_on_the_wire(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    route = router.post("/face/delete").mock(return_value=ok())
+    await client.faces.delete("578968813726", ["578968751459", "578968751460"])
+    assert form_fields(only_request(route)) == {
+        "app_id": "LMWWQVTW4QGCC",
+        "face_id_list": '["578968751459","578968751460"]',
+        "group_id": "578968813726",
+        "random": "5dsf6698",
+        "sunmi_shop_no": "560279010307",
+        "timestamp": "1581383983",
+        "sign": "34F61DF1222F1DF6AFDBCE930124F07D",
+    }
+
+
+@pytest.mark.usefixtures("vector_clock")
+async def test_protocol_vector_with_unicode_on_the_wire(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    route = router.post("/face/group/create").mock(return_value=ok())
+    router.post("/face/group/getList").mock(
+        return_value=ok({"group_list": [{"group_id": "1", "group_name": "张三 Mike"}]})
+    )
+    await client.groups.create("张三 Mike", capacity=1000)
+    assert form_fields(only_request(route)) == {
+        "app_id": "LMWWQVTW4QGCC",
+        "capacity": "1000",
+        "name": "张三 Mike",
+        "random": "5dsf6698",
+        "sunmi_shop_no": "560279010307",
+        "timestamp": "1581383983",
+        "type": "5",
+        "sign": "ED85397FD2FECF388727E04712D23F9E",
+    }
+
+
+async def test_hook_delete_for_one_callback(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    route = router.post("/hook/delete").mock(return_value=ok())
+    await client.hooks.delete([1001, 1002], http_callback="http://10.0.0.1:8080/push")
+    assert business(route) == {
+        "event_list": "[1001,1002]",
+        "http_callback": "http://10.0.0.1:8080/push",
+        "shop_id": SHOP_NO,
+    }
+
+
+async def test_hooks_with_a_legacy_shop_id_send_it_once(router: respx.MockRouter) -> None:
+    route = router.post("/hook/add").mock(return_value=ok())
+    async with AsyncSunmiFace(APP_ID, APP_KEY, shop_id="7948", base_url=BASE_URL) as api:
+        await api.hooks.add("https://example.com/cb", [1])
+    fields = form_fields(only_request(route))
+    assert split_common(fields, shop={"shop_id": "7948"}) == {
+        "http_callback": "https://example.com/cb",
+        "event_list": "[1]",
+    }

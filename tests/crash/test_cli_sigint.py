@@ -63,7 +63,7 @@ def _resume_command(stderr: str) -> list[str]:
 async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
     full_size: bool, seed: int, tmp_path: Path
 ) -> None:
-    count = 400 if full_size else 150
+    count = 400 if full_size else 200
     rng = random.Random(seed)
     manifest, expected = write_manifest(tmp_path, count)
     journal = tmp_path / "enroll.sqlite"
@@ -126,5 +126,6 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
         print(
             f"\ncli sigint seed={seed}: items={count} interrupted_after_uploads={target}+ "
             f"in_journal_at_interrupt={len(recorded_done)} done "
-            f"uploads_sent={await uploads(server)} lost=0 duplicates=0"
+            f"uploads_sent={await uploads(server)} lost=0 duplicates=0\n"
+            + message[message.index("interrupted") :]
         )

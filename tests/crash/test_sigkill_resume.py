@@ -46,8 +46,8 @@ SMALL = {"items": 120, "seeds": (1, 2, 3)}
 FULL = {"items": 600, "seeds": (1, 2, 3, 4, 5, 6, 7, 8)}
 KILLS_PER_SEED = 2
 FAULTS = {
-    "latency": 0.004,
-    "jitter": 0.012,
+    "latency": 0.01,
+    "jitter": 0.01,
     "drop_rate": 0.02,
     "commit_then_timeout_rate": 0.02,
     "endpoints": ["/face/add"],

@@ -336,6 +336,8 @@ def demo_command(
     )
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
+        for stale in keep.glob("enroll.journal*"):  # the last run's journal: start afresh
+            stale.unlink()
         summary = run_async(lambda: run_demo(state, plan, keep))
     else:
         with tempfile.TemporaryDirectory(prefix="sunmi-face-demo-") as tmp:

@@ -102,7 +102,11 @@ def _resume_command(source: Path, group: str | None, journal: Path, slot: int | 
 @click.option("--create-group", is_flag=True, help="Create the --group if it does not exist.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Max uploads/second.")
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), help="Journal file.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal file [default: .sunmi-face/enroll-SOURCE-GROUP.sqlite].",
+)
 @click.option("--no-journal", is_flag=True, help="Run without a journal (not resumable).")
 @click.option("--resume", is_flag=True, help="Continue the run recorded in the journal.")
 @click.option(

@@ -167,3 +167,15 @@ def test_export_to_an_unwritable_path(invoke: Invoke, workdir: Path) -> None:
     result = invoke(["export", "-g", "stranger", "-o", str(workdir / "no" / "such" / "dir.csv")])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: cannot write")
+
+
+def test_demo_in_process_can_rerun_in_a_kept_directory(bare_invoke: Invoke, tmp_path: Path) -> None:
+    args = ["demo", "--count", "30", "--latency", "0", "--keep", str(tmp_path), "--json"]
+    for _ in range(2):
+        result = bare_invoke(args)
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        assert (summary["faces_on_server"], summary["duplicates_on_server"]) == (30, 0)
+    exported = (tmp_path / "export.jsonl").read_text().splitlines()
+    assert len(exported) == 30
+    assert len(list((tmp_path / "pictures").glob("*.png"))) == 30

@@ -3,6 +3,7 @@ process. They are unsigned, never faulted, and exist only on the fake.
 
 ``GET health``; ``GET|POST faults`` (POST a JSON object of :class:`Faults` fields);
 ``GET stats``; ``POST stats/reset``; ``GET groups?shop_no=``; ``GET faces?group_id=&shop_no=``;
+``GET store?shop_no=`` (move strategy and hooks);
 ``POST arrival`` (``{"face_id", "shop_no"?, "at"?}``); ``POST pushes/deliver``.
 """
 
@@ -72,6 +73,12 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         wire = [f.wire(group.name, list_form=False) for f in group.faces.values()]
         return JSONResponse(wire)
 
+    async def store_settings(request: Request) -> Response:
+        store = cloud.store(request.query_params.get("shop_no"))
+        strategy = None if store.strategy is None else attrs.asdict(store.strategy)
+        hooks = {url: sorted(events) for url, events in store.hooks.items()}
+        return JSONResponse({"move_strategy": strategy, "hooks": hooks})
+
     async def arrival(request: Request) -> Response:
         try:
             body = await _json_body(request)
@@ -93,6 +100,7 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         Route(f"{ADMIN_PREFIX}/stats/reset", reset_stats, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/groups", groups, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/faces", faces, methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/store", store_settings, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/arrival", arrival, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/pushes/deliver", deliver, methods=["POST"]),
     ]

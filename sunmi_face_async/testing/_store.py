@@ -7,132 +7,32 @@ endpoint; nothing is changed when they raise.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from itertools import islice
-from typing import Any
 
-import attrs
+from ._records import (
+    DEFAULT_TYPES,
+    FaceRecord,
+    FakeAPIError,
+    GroupRecord,
+    Limits,
+    MoveStrategy,
+)
+from ._records import SLOTS as _SLOTS
 
-__all__ = ["DEFAULT_GROUPS", "FaceRecord", "FakeAPIError", "GroupRecord", "Limits", "Store"]
+__all__ = [
+    "DEFAULT_GROUPS",
+    "FaceRecord",
+    "FakeAPIError",
+    "GroupRecord",
+    "Limits",
+    "MoveStrategy",
+    "Store",
+]
 
 #: (type, name) of the groups every store is created with, in this order.
 DEFAULT_GROUPS = ((1, "stranger"), (2, "regular"), (3, "employee"))
-_DEFAULT_TYPES = frozenset(t for t, _ in DEFAULT_GROUPS)
+
 _CREATABLE_TYPES = frozenset({4, 5})
-_SLOTS = 5
-
-
-class FakeAPIError(Exception):
-    """An error answer of the fake: an envelope ``code`` (and the HTTP status it travels with)."""
-
-    def __init__(self, code: int, msg: str, *, http_status: int = 200) -> None:
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
-        super().__init__(f"{code}: {msg}")
-
-
-@attrs.frozen
-class Limits:
-    """The store limits the vendor leaves open; each is a keyword of ``FakeSunmiCloud``."""
-
-    max_groups: int = 10
-    max_faces: int = 30_000
-    default_capacity: int = 1000
-    max_name_length: int = 32
-    max_description_length: int = 50
-    max_page_size: int = 100
-
-
-@attrs.define(eq=False)
-class FaceRecord:
-    """A stored face. The picture itself is not kept, only its digest and size."""
-
-    face_id: str
-    group_id: str
-    name: str
-    gender: int
-    age_range: int
-    customer_values: list[str]
-    create_time: int
-    pic_sha256: str
-    pic_size: int
-    arrival_count: int = 0
-    last_arrival_time: int = 0
-    arrivals: deque[int] = attrs.field(factory=deque)
-
-    def wire(self, group_name: str, *, list_form: bool) -> dict[str, Any]:
-        """The JSON the API answers with. List output reuses ``customer_keyN`` for the values."""
-        prefix = "customer_key" if list_form else "customer_value"
-        out: dict[str, Any] = {
-            "face_id": self.face_id,
-            "group_id": self.group_id,
-            "group_name": group_name,
-            "gender": self.gender,
-            "age_range": self.age_range,
-            "arrival_count": self.arrival_count,
-            "create_time": self.create_time,
-            "last_arrival_time": self.last_arrival_time,
-            "name": self.name,
-        }
-        for slot, value in enumerate(self.customer_values, start=1):
-            out[f"{prefix}{slot}"] = value
-        return out
-
-
-@attrs.define(eq=False)
-class GroupRecord:
-    """A face group; ``faces`` keeps insertion order, which is the stable page order."""
-
-    group_id: str
-    name: str
-    type: int
-    capacity: int
-    description: str = ""
-    customer_keys: list[str] = attrs.field(factory=lambda: [""] * _SLOTS)
-    last_modified_time: int = 0
-    faces: dict[str, FaceRecord] = attrs.field(factory=dict)
-    _ordered: list[FaceRecord] | None = None
-
-    @property
-    def is_default(self) -> bool:
-        return self.type in _DEFAULT_TYPES
-
-    def changed(self, now: int) -> None:
-        self.last_modified_time = now
-        self._ordered = None
-
-    def page(self, offset: int, size: int) -> list[FaceRecord]:
-        # A snapshot list makes consecutive pages O(page size); any change drops it.
-        if self._ordered is None:
-            if offset < size:
-                return list(islice(self.faces.values(), offset, offset + size))
-            self._ordered = list(self.faces.values())
-        return self._ordered[offset : offset + size]
-
-    def wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "group_id": self.group_id,
-            "type": self.type,
-            "count": len(self.faces),
-            "capacity": self.capacity,
-            "last_modified_time": self.last_modified_time,
-            "group_name": self.name,
-            "description": self.description,
-        }
-        for slot, key in enumerate(self.customer_keys, start=1):
-            out[f"customer_key{slot}"] = key
-        return out
-
-
-@attrs.frozen
-class MoveStrategy:
-    """Promote a stranger seen ``threshold`` times within ``period`` seconds to ``target``."""
-
-    target_group_id: str
-    threshold: int
-    period: int
 
 
 def _merge_slots(current: list[str], given: Sequence[str | None]) -> list[str]:
@@ -203,7 +103,7 @@ class Store:
         description: str | None,
         keys: Sequence[str | None],
     ) -> GroupRecord:
-        if group_type in _DEFAULT_TYPES:
+        if group_type in DEFAULT_TYPES:
             raise FakeAPIError(5523, "the store already has its default group of that type")
         if group_type not in _CREATABLE_TYPES:
             raise FakeAPIError(5020, f"unknown group type {group_type}")

@@ -21,7 +21,7 @@ import httpx
 from .._convert import parse_face, parse_group
 from ..models import Face, FaceGroup
 from ._gate import AuthFailure, Gatekeeper
-from ._store import FaceRecord, Limits, Store
+from ._store import FaceRecord, Limits, MoveStrategy, Store
 from .faults import Fault, Faults
 from .push import FAKE_FACE_ADDED_EVENT, VENDOR_RETRY_DELAYS, PushCenter, PushRecord
 
@@ -178,6 +178,14 @@ class FakeSunmiCloud:
         store = self.store(shop_no)
         group = store.group(group_id, 5506)
         return [self._face_model(store, face) for face in group.faces.values()]
+
+    def move_strategy(self, shop_no: str | None = None) -> MoveStrategy | None:
+        """The store's stranger move strategy, as last set by ``updateMoveStrategy``."""
+        return self.store(shop_no).strategy
+
+    def hooks(self, shop_no: str | None = None) -> dict[str, frozenset[int]]:
+        """The store's push subscriptions: callback URL -> event codes."""
+        return dict(self.store(shop_no).hooks)
 
     def picture_digest(self, face_id: str, shop_no: str | None = None) -> tuple[str, int]:
         """The sha256 (hex) and size of the picture a face was enrolled with."""

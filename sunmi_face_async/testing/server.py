@@ -191,6 +191,12 @@ class FakeCloudServer:
         result: list[dict[str, Any]] = await self._call("GET", "/faces", params=params)
         return result
 
+    async def store_settings(self, shop_no: str | None = None) -> dict[str, Any]:
+        """The store's move strategy (or None) and push hooks (URL -> event codes)."""
+        params = {"shop_no": shop_no} if shop_no else {}
+        result: dict[str, Any] = await self._call("GET", "/store", params=params)
+        return result
+
     async def simulate_arrival(
         self, face_id: str, shop_no: str | None = None, at: int | None = None
     ) -> dict[str, Any]:

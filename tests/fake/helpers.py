@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import attrs
 import httpx
 
 from sunmi_face_async import AsyncSunmiFace
@@ -123,6 +124,20 @@ class Surface:
         else:
             body = {"face_id": face_id, "shop_no": self.shop_no, "at": at}
             await self._admin("POST", "/arrival", json=body)
+
+    async def store_settings(self) -> dict[str, Any]:
+        """The store's move strategy (a dict or None) and hooks (URL -> sorted event codes)."""
+        if self.cloud is not None:
+            strategy = self.cloud.move_strategy(self.shop_no)
+            hooks = self.cloud.hooks(self.shop_no)
+            return {
+                "move_strategy": None if strategy is None else attrs.asdict(strategy),
+                "hooks": {url: sorted(events) for url, events in hooks.items()},
+            }
+        result: dict[str, Any] = await self._admin(
+            "GET", "/store", params={"shop_no": self.shop_no}
+        )
+        return result
 
     async def set_faults(self, **changes: Any) -> None:
         if self.cloud is not None:

@@ -1,10 +1,13 @@
 """Admin routes under ``/_fake/``: what ``FakeCloudServer`` uses to steer a fake in another
 process. They are unsigned, never faulted, and exist only on the fake.
 
-``GET health``; ``GET|POST faults`` (POST a JSON object of :class:`Faults` fields);
-``GET stats``; ``POST stats/reset``; ``GET groups?shop_no=``; ``GET faces?group_id=&shop_no=``;
-``GET store?shop_no=`` (move strategy and hooks);
-``POST arrival`` (``{"face_id", "shop_no"?, "at"?}``); ``POST pushes/deliver``.
+- ``GET health``
+- ``GET|POST faults``: POST a JSON object of :class:`Faults` fields
+- ``GET stats`` (``?request_times=false`` leaves the arrival times out), ``POST stats/reset``
+- ``GET groups?shop_no=``, ``GET faces?group_id=&shop_no=``
+- ``GET store?shop_no=``: the move strategy and the push hooks
+- ``POST arrival``: ``{"face_id", "shop_no"?, "at"?}``
+- ``POST pushes/deliver``
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         return JSONResponse(cloud.faults.as_dict())
 
     async def stats(request: Request) -> Response:
-        return JSONResponse(cloud.stats.as_dict())
+        result = cloud.stats.as_dict()
+        if request.query_params.get("request_times", "true") == "false":
+            del result["request_times"]  # can be millions of numbers after a long run
+        return JSONResponse(result)
 
     async def reset_stats(request: Request) -> Response:
         cloud.reset_stats()

@@ -174,8 +174,10 @@ class FakeCloudServer:
         result: dict[str, Any] = await self._call("POST", "/faults", json=changes)
         return result
 
-    async def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", "/stats")
+    async def stats(self, *, request_times: bool = True) -> dict[str, Any]:
+        """The server's ``FakeStats`` as a dict (``request_times`` optional: it can be big)."""
+        params = {} if request_times else {"request_times": "false"}
+        result: dict[str, Any] = await self._call("GET", "/stats", params=params)
         return result
 
     async def reset_stats(self) -> None:

@@ -118,3 +118,11 @@ def test_the_in_process_fake_runs_under_trio() -> None:
             return [f.face_id for f in cloud.faces_in(group.group_id)]
 
     assert len(anyio.run(scenario, backend="trio")) == 1
+
+
+async def test_a_legacy_shop_id_can_alias_a_store() -> None:
+    cloud = FakeSunmiCloud()
+    cloud.shop_aliases["7948"] = cloud.shop_no
+    cloud.store().create_group("VIP", 5, None, None, [None] * 5)
+    async with cloud.client(sunmi_shop_no=None, shop_id="7948") as legacy:
+        assert "VIP" in [g.name for g in await legacy.groups.list()]

@@ -44,6 +44,8 @@ async def test_the_server_runs_in_a_subprocess_and_stops_by_pid() -> None:
         assert moved["group_id"] == group.group_id
         stats = await server.stats()
         assert stats["requests_by_endpoint"]["/face/add"] == 1
+        assert len(stats["request_times"]) == sum(stats["requests_by_endpoint"].values())
+        assert "request_times" not in await server.stats(request_times=False)
         await server.reset_stats()
         assert (await server.stats())["requests_by_endpoint"] == {}
         wrong = AsyncSunmiFace(

@@ -99,3 +99,11 @@ def test_the_pytest_plugin_gives_a_cloud_and_a_client(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+async def test_a_server_that_cannot_start_reports_it() -> None:
+    server = FakeCloudServer(extra_args=["--seed", "not-a-number"])
+    with pytest.raises(RuntimeError, match="exited early"):
+        await server.start()
+    assert server.pid is not None
+    assert not _alive(server.pid)

@@ -299,7 +299,7 @@ class DemoResult:
         }
 
 
-@cli.command("demo")
+@cli.command("demo", short_help="Try everything on a fake cloud (no account needed).")
 @click.option("--count", type=click.IntRange(1, 5000), default=300, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--latency", type=click.FloatRange(min=0), default=0.02, show_default=True)

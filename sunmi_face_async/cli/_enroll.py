@@ -96,7 +96,7 @@ def _resume_command(source: Path, group: str | None, journal: Path, slot: int | 
     return shlex.join(args)
 
 
-@cli.command("enroll")
+@cli.command("enroll", short_help="Upload a folder, CSV or JSONL of pictures.")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--group", "-g", help="Target group (id or name); rows may name their own.")
 @click.option("--create-group", is_flag=True, help="Create the --group if it does not exist.")

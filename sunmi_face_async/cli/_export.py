@@ -17,7 +17,7 @@ from ._runtime import State, pass_state, resolve_group, run_async
 __all__ = ["export_command"]
 
 
-@cli.command("export")
+@cli.command("export", short_help="Write every face of groups as JSONL or CSV.")
 @click.option(
     "--group", "-g", "groups", multiple=True, required=True, help="Group id or name (repeat)."
 )

@@ -112,7 +112,7 @@ def show_face(state: State, face_id: str) -> None:
     state.output.record(run_async(body))
 
 
-@faces.command("add")
+@faces.command("add", short_help="Upload one picture into a group.")
 @click.argument("picture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--group", "-g", "group", required=True, help="Group id or name.")
 @face_fields
@@ -150,7 +150,7 @@ def add_face(
     state.output.done(f"added face {face_id}", face_id=face_id, group_id=group_id)
 
 
-@faces.command("update")
+@faces.command("update", short_help="Change a face's fields.")
 @click.argument("face_id")
 @click.option("--group", "-g", "group", required=True, help="The face's group (id or name).")
 @face_fields

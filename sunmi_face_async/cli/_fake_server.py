@@ -34,7 +34,7 @@ def parse_error_rates(values: tuple[str, ...]) -> dict[int, float]:
     return rates
 
 
-@cli.command("fake-server")
+@cli.command("fake-server", short_help="Run the fake SUNMI cloud on loopback.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 = any free."

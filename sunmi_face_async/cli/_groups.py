@@ -105,7 +105,7 @@ def create_group(
     )
 
 
-@groups.command("update")
+@groups.command("update", short_help="Change a custom group.")
 @click.argument("group")
 @click.option("--name", help="New name.")
 @click.option("--capacity", type=click.IntRange(min=1), help="New capacity.")

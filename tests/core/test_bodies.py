@@ -1,4 +1,4 @@
-"""The multipart body of /face/add decodes back to exactly what was given, whatever it holds."""
+"""Form and multipart bodies decode back to exactly what was given, whatever the values hold."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sunmi_face_async._transport import _multipart
+from sunmi_face_async._transport import _form, _multipart
 
-from .helpers import BMP, JPEG, PNG, multipart_fields
+from .helpers import BMP, FORM, JPEG, PNG, form_fields, multipart_fields
 
 field_names = st.sampled_from(
     ["group_id", "name", "customer_value1", "customer_value5", "app_id", "random", "sign"]
@@ -22,7 +22,7 @@ def as_request(body: bytes, content_type: str) -> httpx.Request:
     )
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(
     fields=st.dictionaries(field_names, texts, max_size=7),
     magic=st.sampled_from([JPEG, PNG, BMP]),
@@ -50,3 +50,16 @@ def test_a_value_holding_crlf_and_dashes_survives() -> None:
     texts, files = multipart_fields(as_request(body, content_type))
     assert texts == {"name": value}
     assert files["pic"].data == JPEG
+
+
+@settings(max_examples=100)
+@given(fields=st.dictionaries(field_names, texts, max_size=7))
+def test_form_round_trip(fields: dict[str, str]) -> None:
+    body = _form(fields)
+    assert body.isascii()
+    assert form_fields(as_request(body, FORM)) == fields
+
+
+def test_form_quotes_only_what_needs_it() -> None:
+    body = _form({"a": "AZaz09_.~-", "b": "x y&z=1+2%", "c": "", "d": "张"})
+    assert body == b"a=AZaz09_.~-&b=x+y%26z%3D1%2B2%25&c=&d=%E5%BC%A0"

@@ -19,14 +19,18 @@ from sunmi_face_async.testing import FakeCloudServer
 from ._pictures import tiny_png
 
 __all__ = [
+    "ADD",
+    "LIST",
     "RUN_TIMEOUT",
     "SLOT",
     "check_done_rows_on_server",
     "journal_rows",
     "key",
+    "requests",
     "server_env",
     "stop",
     "uploads",
+    "wait_for_requests",
     "wait_for_uploads",
     "write_manifest",
 ]
@@ -35,6 +39,8 @@ __all__ = [
 SLOT = 1
 #: Seconds any one subprocess run may take before the test fails.
 RUN_TIMEOUT = 120.0
+ADD = "/face/add"
+LIST = "/face/group/getFaceList"
 
 
 def key(index: int) -> str:
@@ -71,24 +77,48 @@ def server_env(server: FakeCloudServer) -> dict[str, str]:
     return env
 
 
+async def requests(server: FakeCloudServer, endpoint: str = ADD) -> int:
+    """How many requests to ``endpoint`` reached the fake so far."""
+    stats = await server.stats()
+    return int(stats["requests_by_endpoint"].get(endpoint, 0))
+
+
 async def uploads(server: FakeCloudServer) -> int:
     """How many ``/face/add`` requests reached the fake so far."""
-    stats = await server.stats()
-    return int(stats["requests_by_endpoint"].get("/face/add", 0))
+    return await requests(server, ADD)
+
+
+async def wait_for_requests(
+    server: FakeCloudServer,
+    process: anyio.abc.Process,
+    target: int,
+    stderr: Path,
+    *,
+    endpoint: str = ADD,
+    may_finish: bool = False,
+) -> bool:
+    """Poll the fake until ``target`` requests to ``endpoint`` reached it: True then.
+
+    If the process ends first: False when ``may_finish``, else the test fails.
+    """
+    with anyio.fail_after(RUN_TIMEOUT):
+        while await requests(server, endpoint) < target:
+            if process.returncode is not None:
+                if may_finish:
+                    return False
+                pytest.fail(
+                    f"the process ended ({process.returncode}) before {target} requests to "
+                    f"{endpoint}: " + stderr.read_text()
+                )
+            await anyio.sleep(0.005)
+    return True
 
 
 async def wait_for_uploads(
     server: FakeCloudServer, process: anyio.abc.Process, target: int, stderr: Path
 ) -> None:
     """Poll the fake until ``target`` uploads reached it; fail if the process ends first."""
-    with anyio.fail_after(RUN_TIMEOUT):
-        while await uploads(server) < target:
-            if process.returncode is not None:
-                pytest.fail(
-                    f"the process ended ({process.returncode}) before {target} uploads: "
-                    + stderr.read_text()
-                )
-            await anyio.sleep(0.005)
+    await wait_for_requests(server, process, target, stderr)
 
 
 async def stop(process: anyio.abc.Process) -> None:

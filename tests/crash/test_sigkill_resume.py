@@ -2,10 +2,12 @@
 
 A worker subprocess (``_enroll_worker.py``) enrolls a JSON Lines manifest into a
 ``FakeCloudServer`` subprocess over loopback, with a journal and the external key in
-``customer_value1``. The fake delays uploads (random latency) and drops 2 % of them before
-or after applying them. For each seed the test kills the worker with SIGKILL twice, at
-random moments (after a seeded, random number of uploads reached the server, plus a random
-delay), then runs it to completion. After each kill the journal must be an intact SQLite
+``customer_value1``. The fake delays uploads and listings (random latency) and drops 2 % of
+them before or after applying them. For each seed the test kills the worker with SIGKILL
+twice at random moments of the main pass (after a seeded, random number of uploads reached
+the server, plus a random delay), once more as soon as its reconciliation pass starts
+listing the group (that kill may come too late if the pass is short; the test says whether
+it landed), then runs it to completion. After each kill the journal must be an intact SQLite
 database whose DONE rows are all on the server; at the end the server must hold every item
 exactly once with its own name: the state a clean run leaves (none missing, no duplicates).
 """
@@ -28,13 +30,17 @@ import pytest
 from sunmi_face_async.testing import FakeCloudServer
 
 from ._helpers import (
+    ADD,
+    LIST,
     RUN_TIMEOUT,
     SLOT,
     check_done_rows_on_server,
     journal_rows,
+    requests,
     server_env,
     stop,
     uploads,
+    wait_for_requests,
     wait_for_uploads,
     write_manifest,
 )
@@ -46,11 +52,11 @@ SMALL = {"items": 120, "seeds": (1, 2, 3)}
 FULL = {"items": 600, "seeds": (1, 2, 3, 4, 5, 6, 7, 8)}
 KILLS_PER_SEED = 2
 FAULTS = {
-    "latency": 0.01,
-    "jitter": 0.01,
+    "latency": 0.02,
+    "jitter": 0.02,
     "drop_rate": 0.02,
     "commit_then_timeout_rate": 0.02,
-    "endpoints": ["/face/add"],
+    "endpoints": [ADD, LIST],
 }
 
 
@@ -128,6 +134,26 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
             check_done_rows_on_server(rows, await server.faces_in(group.group_id))
         assert not worker.report.exists()
 
+        # The resumed run finds the items the last kill left in flight, so it reconciles:
+        # kill it as soon as it lists the group.
+        listings = await requests(server, LIST)
+        process = await worker.start()
+        try:
+            landed = await wait_for_requests(
+                server, process, listings + 1, worker.stderr, endpoint=LIST, may_finish=True
+            )
+            await anyio.sleep(rng.uniform(0.0, 0.01))
+            process.send_signal(signal.SIGKILL)
+        finally:
+            await stop(process)
+        landed = landed and process.returncode == -signal.SIGKILL
+        if landed:
+            check_done_rows_on_server(
+                journal_rows(worker.journal), await server.faces_in(group.group_id)
+            )
+        else:
+            assert process.returncode == 0, worker.stderr.read_text()
+
         process = await worker.start()
         try:
             with anyio.fail_after(RUN_TIMEOUT):
@@ -156,7 +182,8 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
         stats = await server.stats()
         print(
             f"\ncrash seed={seed}: items={count} killed_after_uploads={killed_after} "
-            f"uploads_sent={stats['requests_by_endpoint'].get('/face/add', 0)} "
+            f"reconcile_kill_landed={landed} "
+            f"uploads_sent={stats['requests_by_endpoint'].get(ADD, 0)} "
             f"faults_injected={stats['faults_injected']} "
             f"resumed: done={counts['done']} skipped={counts['skipped']} "
             f"lost={len(missing)} duplicates={duplicates}"

@@ -52,7 +52,7 @@ def test_any_form_is_verified_or_refused_with_a_callback_error(
         assert resign_it
         assert isinstance(event, PushEvent)
         assert isinstance(event.payload, dict)
-        assert str(event.event) == form["event"]
+        assert event.event == int(form["event"])
     assert APP_KEY not in message
 
 

@@ -60,7 +60,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """The jittered wait before retry ``retry_number`` (1 for the first retry)."""
-        upper = min(self.backoff_cap, self.backoff_base * 2 ** (retry_number - 1))
+        upper = min(self.backoff_cap, self.backoff_base * 2.0 ** (retry_number - 1))
         drawn: float = self.jitter(upper)
         return min(max(drawn, 0.0), upper)
 

@@ -32,9 +32,9 @@ class AdaptiveLimit:
     error_factor = 0.75
     latency_factor = 0.9
     #: Latency counts as rising above ``tolerance`` times the baseline and at least
-    #: ``min_rise`` seconds more, so small jitter at tiny latencies is not congestion.
+    #: ``min_rise`` seconds more, so jitter (or a busy client machine) is not congestion.
     tolerance = 3.0
-    min_rise = 0.1
+    min_rise = 0.25
     smoothing = 0.1
     #: How fast the baseline (the lowest latency seen) forgets, per completion.
     baseline_drift = 0.001

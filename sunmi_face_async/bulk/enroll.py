@@ -258,11 +258,17 @@ class EnrollJob:
             by_group.setdefault(upload.group_id, {})[key] = upload
         resend: list[tuple[FaceUpload, str]] = []
         for group_id, wanted in by_group.items():
-            found: dict[str, str] = {}
-            async for face in export_faces(self._client, group_id):
-                value = face.customer_value(self._slot)
-                if value in wanted and value not in found:
-                    found[value] = face.face_id
+            try:
+                found = await self._list_keys(group_id, wanted.keys())
+            except Exception as exc:
+                # Without the listing nothing is known: report the items, never send blindly.
+                why = f"could not list group {group_id} to reconcile: {exc}"
+                for key, upload in wanted.items():
+                    self._event("reconcile", key, detail="listing failed")
+                    await self._journal.mark_unknown(key, why)
+                    result = ItemResult(key, Outcome.UNKNOWN, None, why, upload.line, upload)
+                    yield self._finish(result)
+                continue
             for key, upload in wanted.items():
                 face_id = found.get(key)
                 self._event("reconcile", key, detail="found" if face_id else "absent, resending")
@@ -277,6 +283,17 @@ class EnrollJob:
                 again.append(step.deferred)
             elif step.result is not None:
                 yield self._finish(step.result)
+
+    async def _list_keys(self, group_id: str, wanted: Iterable[str]) -> dict[str, str]:
+        """The face_id of each wanted external key found in the group's slot."""
+        assert self._slot is not None
+        wanted = set(wanted)
+        found: dict[str, str] = {}
+        async for face in export_faces(self._client, group_id):
+            value = face.customer_value(self._slot)
+            if value in wanted and value not in found:
+                found[value] = face.face_id
+        return found
 
     # -- one item ---------------------------------------------------------------------------
 
@@ -305,8 +322,10 @@ class EnrollJob:
             return _Step(ItemResult(key, Outcome.SKIPPED, detail, None, upload.line, upload))
         if decision is Claim.DUPLICATE:
             why = f"the same picture as {detail} in group {upload.group_id} was already sent"
-            if detail == key:
-                why = "this key was already enrolled in this job"
+            if detail == key and upload.external_key:
+                why = "this external key was already enrolled in this job"
+            elif detail == key:
+                why = f"the same picture was already sent to group {upload.group_id} in this job"
             return _Step(ItemResult(key, Outcome.DUPLICATE, None, why, upload.line, upload))
         if decision is Claim.UNKNOWN:
             return self._unknown(upload, key, "an earlier run left it in flight")
@@ -429,7 +448,7 @@ class EnrollJob:
         key = entry[1] if isinstance(entry, tuple) else None
         if isinstance(entry, FaceUpload):
             key = _fallback_key(entry)
-        self._event("abandoned", key, detail="cancelled while in flight: outcome unknown")
+        self._event("abandoned", key, detail="cancelled before it finished")
 
     def _limit_changed(self, before: int, after: int, reason: str) -> None:
         self._event("limit", None, detail=f"concurrency {before} -> {after}: {reason}")

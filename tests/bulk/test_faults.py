@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, RetryPolicy
@@ -165,3 +166,37 @@ async def test_the_rate_cap_holds_on_the_server() -> None:
             arrived = sum(1 for t in stamps[i:] if t < start + window)
             # +1: a request stamped on arrival may trail its slot by a scheduling tick
             assert arrived <= burst + rate * window + 1
+
+
+class ListingsFail(httpx.AsyncBaseTransport):
+    """Every group listing fails on the wire; everything else reaches the fake."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/face/group/getFaceList"):
+            raise httpx.ConnectError("refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_failed_reconcile_listing_reports_the_items_unknown(tmp_path: Path) -> None:
+    cloud = FakeSunmiCloud(seed=3)
+    transport = ListingsFail(cloud.transport())
+    async with cloud.client(transport=transport, retry=RetryPolicy(sleep=no_wait)) as client:
+        group_id = await make_group(client)
+        cloud.faults.endpoints = {"/face/add"}
+        cloud.faults.commit_then_timeout_rate = 0.2
+        job = enroll(client, keyed(group_id, 40), journal=tmp_path / "j.db", external_key_slot=1)
+        results = [r async for r in job]
+    ambiguous = cloud.stats.faults_injected["commit_then_timeout"]
+    assert ambiguous > 0
+    assert len(results) == 40
+    unknown = [r for r in results if r.outcome is Outcome.UNKNOWN]
+    assert len(unknown) == ambiguous
+    assert all("could not list" in (r.error or "") for r in unknown)
+    with Journal(tmp_path / "j.db") as journal:
+        assert journal.counts()[Status.UNKNOWN] == ambiguous  # a resume reconciles them

@@ -133,7 +133,7 @@ def test_adaptive_limit_ignores_small_absolute_latency_changes() -> None:
         limit.record(Signal.OK, 0.001)
     for step in range(200):
         clock.now = step * 0.1
-        limit.record(Signal.OK, 0.02)  # 20x, but only 19 ms more: not congestion
+        limit.record(Signal.OK, 0.2)  # 200x, but only 0.2 s more: not congestion
     assert limit.limit == 64
 
 

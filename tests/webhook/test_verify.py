@@ -236,3 +236,10 @@ def test_empty_key_and_bad_window_are_programming_errors(make_form: MakeForm) ->
         verify_callback(make_form(), "", now=NOW)
     with pytest.raises(ValueError, match="max_age"):
         verify_callback(make_form(), APP_KEY, max_age=0, now=NOW)
+
+
+async def test_a_frameworks_form_data_verifies(make_form: MakeForm) -> None:
+    from starlette.datastructures import FormData
+
+    form = FormData(list(make_form(payload={"face_id": "f9"}).items()))
+    assert verify_callback(form, APP_KEY, now=NOW).payload == {"face_id": "f9"}

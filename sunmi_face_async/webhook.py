@@ -4,7 +4,7 @@ Subscribe with ``client.hooks.add(url, events)``; SUNMI then POSTs signed, form-
 callbacks to ``url`` and retries a failed delivery 4 times, so a receiver must authenticate
 each callback and acknowledge duplicates without processing them twice::
 
-    from sunmi_face_async.webhook import callback_app
+    from sunmi_face_async.webhook import PushEvent, callback_app
 
     async def on_event(event: PushEvent) -> None:
         ...  # store it; raise to have SUNMI deliver it again later

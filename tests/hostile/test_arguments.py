@@ -362,3 +362,29 @@ async def test_with_shop_refuses_or_clones(shop: Any, shop_id: Any, harness: Any
         await other.groups.list()
     sent = harness.form_of(requests[0])
     assert {k: sent[k] for k in ("sunmi_shop_no", "shop_id") if k in sent} == other.store
+
+
+ENV_NAMES = ["SUNMI_APP_ID", "SUNMI_APP_KEY", "SUNMI_SHOP_NO", "SUNMI_SHOP_ID", "SUNMI_BASE_URL"]
+
+
+@FUZZ
+@given(
+    env=st.dictionaries(
+        st.sampled_from(ENV_NAMES),
+        st.one_of(text, st.sampled_from(["APP01", "560279010307", "https://x.example/openapi"])),
+    )
+)
+async def test_from_env_refuses_or_builds(env: dict[str, str]) -> None:
+    try:
+        client = AsyncSunmiFace.from_env(env)
+    except ValidationError as exc:
+        field = exc.field
+    else:
+        field = ""
+        await client.aclose()
+    if field:
+        assert field in {*ENV_NAMES, "app_id", "app_key", "sunmi_shop_no", "shop_id", "base_url"}
+        return
+    assert env["SUNMI_APP_ID"].strip()
+    assert env["SUNMI_APP_KEY"]
+    assert client.app_id == env["SUNMI_APP_ID"]

@@ -8,6 +8,7 @@ network or a clock, and keeps the one retry loop in the transport short.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -91,7 +92,7 @@ def next_delay(
         return 0.0 if quick_retries_used == 0 else None
     if failure in (Failure.OUTCOME_UNKNOWN, Failure.SERVER) and creates:
         return None
-    if failure is Failure.THROTTLED and retry_after is not None:
+    if retry_after is not None:  # the server's own hint wins over our backoff
         return min(retry_after, policy.max_retry_after)
     return policy.backoff(attempt)
 
@@ -102,9 +103,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -43,7 +43,7 @@ def format_value(value: object) -> str:
     if isinstance(value, bool):
         raise TypeError("booleans have no wire form in the SUNMI protocol")
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))  # int() first: an IntEnum's str() is its name on Python 3.10
     if isinstance(value, list | tuple):
         # Integers stay JSON numbers (event_list); everything else is a JSON string (ids).
         items = [

@@ -9,7 +9,7 @@ from datetime import timedelta
 from .. import _endpoints as ep
 from .. import _validate as check
 from .._convert import parse_face_page, parse_group, parse_groups
-from ..errors import APIError, GroupLookupError, TransportError
+from ..errors import APIError, GroupLookupError, SunmiError, TransportError
 from ..models import Face, FaceGroup, FacePage, GroupType
 from ._base import Resource
 
@@ -58,7 +58,10 @@ class Groups(Resource):
         except (TransportError, APIError) as exc:
             if not getattr(exc, "outcome_unknown", False):
                 raise
-            found = [g for g in await self.list() if g.name == name]
+            try:
+                found = [g for g in await self.list() if g.name == name]
+            except SunmiError:
+                raise exc from None  # the caller must still learn the create may have happened
             if len(found) != 1:
                 raise
             return found[0]

@@ -13,13 +13,12 @@ from typing import Any
 
 import attrs
 
+from ..pictures import picture_format
 from ._store import FaceRecord, FakeAPIError, Store
 
 __all__ = ["HANDLERS", "Request"]
 
 _SLOTS = range(1, 6)
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @attrs.frozen
@@ -127,11 +126,11 @@ def _face_info(store: Store, req: Request) -> Any:
 
 
 def check_picture(pic: bytes | None) -> bytes:
-    """The picture must be a non-empty JPEG or PNG file."""
+    """The picture must be a non-empty JPEG, PNG or BMP file (the formats the client sends)."""
     if pic is None:
         raise FakeAPIError(5020, "missing file parameter pic")
-    if not pic.startswith((_JPEG_MAGIC, _PNG_MAGIC)):
-        raise FakeAPIError(5020, "pic is not a JPEG or PNG picture")
+    if picture_format(pic) is None:
+        raise FakeAPIError(5020, "pic is not a JPEG, PNG or BMP picture")
     return pic
 
 

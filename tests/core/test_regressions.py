@@ -1,8 +1,5 @@
-"""Behaviour the issue or DESIGN.md asks for that the package does not have yet.
-
-Each test is marked ``xfail(strict=True)``: the suite stays green while the bug is open, and
-the test turns red (XPASS) the moment the bug is fixed, as a reminder to drop the marker.
-"""
+"""Regression tests for bugs found by review: Retry-After on 5xx, NaN Retry-After, and a
+create whose unknown outcome must survive a failing lookup."""
 
 from __future__ import annotations
 
@@ -17,10 +14,6 @@ from sunmi_face_async._retry import parse_retry_after
 from .helpers import Jitter, Sleeps, fail, ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_retry.next_delay uses Retry-After only for HTTP 429, not for a 503 that sends it",
-)
 async def test_retry_after_is_honoured_on_503(
     client: AsyncSunmiFace, router: respx.MockRouter, sleeps: Sleeps, jitter: Jitter
 ) -> None:
@@ -31,14 +24,10 @@ async def test_retry_after_is_honoured_on_503(
         ]
     )
     await client.groups.list()
-    assert sleeps == [5.0]  # today: [0.25], the jittered backoff
+    assert sleeps == [5.0]
     assert jitter == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groups.create raises the lookup's error, hiding the create's unknown outcome",
-)
 async def test_create_keeps_its_unknown_outcome_when_the_lookup_fails(
     client: AsyncSunmiFace, router: respx.MockRouter
 ) -> None:
@@ -46,15 +35,10 @@ async def test_create_keeps_its_unknown_outcome_when_the_lookup_fails(
     router.post("/face/group/getList").mock(return_value=fail(5041, "no shop"))
     with pytest.raises(sf.SunmiError) as caught:
         await client.groups.create("VIP")
-    # The caller must learn that the group may exist; today it gets ShopNotFoundError from
-    # /face/group/getList with outcome_unknown=False.
+    # The caller must learn that the group may exist, not the lookup's ShopNotFoundError.
     assert getattr(caught.value, "outcome_unknown", False) is True
     assert caught.value.endpoint == "/face/group/create"  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_retry_after('nan') returns nan, so the retry goes at once without backoff",
-)
 def test_retry_after_nan_is_ignored() -> None:
     assert parse_retry_after("nan") is None

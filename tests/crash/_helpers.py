@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ __all__ = [
     "LIST",
     "RUN_TIMEOUT",
     "SLOT",
+    "WORKER",
+    "Worker",
     "check_done_rows_on_server",
     "journal_rows",
     "key",
@@ -35,6 +39,7 @@ __all__ = [
     "write_manifest",
 ]
 
+WORKER = Path(__file__).with_name("_enroll_worker.py")
 #: The customer_value slot that carries the external key.
 SLOT = 1
 #: Seconds any one subprocess run may take before the test fails.
@@ -149,3 +154,47 @@ def check_done_rows_on_server(
     for item, (status, face_id) in rows.items():
         if status == Status.DONE.value:
             assert on_server.get(str(face_id)) == item, f"the journal says {item} is done"
+
+
+class Worker:
+    """Starts the enrollment worker for one job (same manifest, journal and report)."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        manifest: Path,
+        group_id: str,
+        env: Mapping[str, str],
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self.env = dict(env)
+        self.stderr = tmp / "worker.err"
+        self.report = tmp / "report.json"
+        self.journal = tmp / "job.db"
+        self.command = [
+            sys.executable,
+            str(WORKER),
+            "--manifest",
+            str(manifest),
+            "--group",
+            group_id,
+            "--journal",
+            str(self.journal),
+            "--report",
+            str(self.report),
+            "--slot",
+            str(SLOT),
+            "--concurrency",
+            str(concurrency),
+        ]
+
+    async def start(self) -> anyio.abc.Process:
+        with self.stderr.open("ab") as err:
+            return await anyio.open_process(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=self.env,
+            )

@@ -17,10 +17,7 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
@@ -34,6 +31,7 @@ from ._helpers import (
     LIST,
     RUN_TIMEOUT,
     SLOT,
+    Worker,
     check_done_rows_on_server,
     journal_rows,
     requests,
@@ -47,7 +45,6 @@ from ._helpers import (
 
 pytestmark = pytest.mark.slow
 
-WORKER = Path(__file__).with_name("_enroll_worker.py")
 SMALL = {"items": 120, "seeds": (1, 2, 3)}
 FULL = {"items": 600, "seeds": (1, 2, 3, 4, 5, 6, 7, 8)}
 KILLS_PER_SEED = 2
@@ -58,40 +55,6 @@ FAULTS = {
     "commit_then_timeout_rate": 0.02,
     "endpoints": [ADD, LIST],
 }
-
-
-class Worker:
-    """Starts the enrollment worker for one job (same manifest, journal and report)."""
-
-    def __init__(self, tmp: Path, manifest: Path, group_id: str, env: Mapping[str, str]) -> None:
-        self.env = dict(env)
-        self.stderr = tmp / "worker.err"
-        self.report = tmp / "report.json"
-        self.journal = tmp / "job.db"
-        self.command = [
-            sys.executable,
-            str(WORKER),
-            "--manifest",
-            str(manifest),
-            "--group",
-            group_id,
-            "--journal",
-            str(self.journal),
-            "--report",
-            str(self.report),
-            "--slot",
-            str(SLOT),
-        ]
-
-    async def start(self) -> anyio.abc.Process:
-        with self.stderr.open("ab") as err:
-            return await anyio.open_process(
-                self.command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=self.env,
-            )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sized
 from typing import Any
 
 import anyio
 import attrs
+import httpx
 
 from ..errors import APIError, ServerError, ThrottledError, TransportError, ValidationError
 from ._adaptive import Signal
@@ -26,7 +28,7 @@ from ._pictures import load_picture
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
 from .export import export_faces
-from .journal import Claim, Journal
+from .journal import Claim, Journal, Status
 from .manifest import FaceUpload, ManifestError
 
 __all__ = ["EnrollJob", "enroll", "in_shard", "item_key"]
@@ -74,6 +76,7 @@ def enroll(
     max_attempts: int = 3,
     reconcile_rounds: int = 3,
     retry_delay: float = 0.25,
+    settle: float | None = None,
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
@@ -83,6 +86,10 @@ def enroll(
     lets uploads with an unknown outcome be reconciled instead of reported. An upload the
     server surely did not apply (throttled, or never sent) is tried up to ``max_attempts``
     times, ``retry_delay`` doubling between tries (a ``Retry-After`` hint wins).
+
+    Uploads an earlier (killed) run left in flight may still land on the server for a while:
+    they are reconciled only ``settle`` seconds after they were sent (default: the client's
+    ``timeout`` plus 5 s, else 35 s), waiting if the earlier run died less than that ago.
     """
     if external_key_slot is not None and not 1 <= external_key_slot <= 5:
         raise ValueError("external_key_slot must be 1 to 5")
@@ -109,6 +116,7 @@ def enroll(
         max_attempts=max_attempts,
         reconcile_rounds=reconcile_rounds,
         retry_delay=retry_delay,
+        settle=_default_settle(client) if settle is None else settle,
     )
 
 
@@ -138,6 +146,7 @@ class EnrollJob:
         max_attempts: int,
         reconcile_rounds: int,
         retry_delay: float,
+        settle: float,
     ) -> None:
         self._client = client
         self._uploads = uploads
@@ -149,6 +158,9 @@ class EnrollJob:
         self._max_attempts = max_attempts
         self._rounds = reconcile_rounds
         self._retry_delay = retry_delay
+        self._settle = settle
+        #: Unix time before which an upload left in flight by an earlier run may still land.
+        self._not_before: dict[str, float] = {}
         self._journal_arg = journal
         self._journal: Journal | None = None
         self._started = 0.0
@@ -258,6 +270,7 @@ class EnrollJob:
             by_group.setdefault(upload.group_id, {})[key] = upload
         resend: list[tuple[FaceUpload, str]] = []
         for group_id, wanted in by_group.items():
+            await self._wait_to_settle(group_id, wanted)
             try:
                 found = await self._list_keys(group_id, wanted.keys())
             except Exception as exc:
@@ -283,6 +296,16 @@ class EnrollJob:
                 again.append(step.deferred)
             elif step.result is not None:
                 yield self._finish(step.result)
+
+    async def _wait_to_settle(self, group_id: str, wanted: dict[str, FaceUpload]) -> None:
+        """Let uploads a killed run still had on the wire land before the group is listed."""
+        deadlines = [self._not_before.pop(key) for key in wanted if key in self._not_before]
+        wait = max(deadlines, default=0.0) - time.time()
+        if wait > 0:
+            self._event(
+                "reconcile", None, detail=f"waiting {wait:.1f} s before listing group {group_id}"
+            )
+            await anyio.sleep(wait)
 
     async def _list_keys(self, group_id: str, wanted: Iterable[str]) -> dict[str, str]:
         """The face_id of each wanted external key found in the group's slot."""
@@ -328,7 +351,10 @@ class EnrollJob:
                 why = f"the same picture was already sent to group {upload.group_id} in this job"
             return _Step(ItemResult(key, Outcome.DUPLICATE, None, why, upload.line, upload))
         if decision is Claim.UNKNOWN:
-            return self._unknown(upload, key, "an earlier run left it in flight")
+            state = await self._journal.state(key)
+            if state is not None and state[0] is Status.IN_FLIGHT:
+                self._not_before[key] = state[1] + self._settle
+            return self._unknown(upload, key, "an earlier run left its outcome unknown")
         if self._dry_run:
             return _Step(ItemResult(key, Outcome.CHECKED, None, None, upload.line, upload))
         return await self._send(upload, key, data, values)
@@ -452,6 +478,15 @@ class EnrollJob:
 
     def _limit_changed(self, before: int, after: int, reason: str) -> None:
         self._event("limit", None, detail=f"concurrency {before} -> {after}: {reason}")
+
+
+def _default_settle(client: Any) -> float:
+    timeout = getattr(client, "timeout", None)
+    if isinstance(timeout, httpx.Timeout):
+        timeout = timeout.read
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        return float(timeout) + 5.0
+    return 35.0
 
 
 def _fallback_key(upload: FaceUpload) -> str:

@@ -202,6 +202,17 @@ class Journal:
             return Claim.DUPLICATE, first[0]
         return Claim.SEND, None
 
+    async def state(self, key: str) -> tuple[Status, float] | None:
+        """An item's status and when it was last written (unix seconds), if it has a row."""
+
+        def read(conn: sqlite3.Connection) -> tuple[Status, float] | None:
+            row = conn.execute("SELECT status, updated_at FROM items WHERE key = ?", (key,))
+            found = row.fetchone()
+            return None if found is None else (Status(found[0]), float(found[1]))
+
+        state: tuple[Status, float] | None = await self._submit(read)
+        return state
+
     async def resend(self, key: str) -> None:
         """Mark an item in flight again (reconciled as absent: it is sent once more)."""
         await self._update(key, Status.IN_FLIGHT, attempts=1)

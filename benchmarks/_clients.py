@@ -9,8 +9,9 @@ connections first, outside the timing.
   (concurrency C, adaptive off) fed by a lazy generator; form POSTs (``groups.get``) are driven
   by C worker tasks. ``max_connections=C``.
 - ``httpx``: one stock ``httpx.AsyncClient`` (``max_connections=C``), C worker tasks, pre-signed
-  forms.
-- ``aiohttp``: one ``aiohttp.ClientSession`` (``TCPConnector(limit=C)``), C worker tasks.
+  forms; uploads as a pre-encoded multipart body (``RawMultipart``).
+- ``aiohttp``: one ``aiohttp.ClientSession`` (``TCPConnector(limit=C)``), C worker tasks, the
+  same pre-signed forms and pre-encoded multipart bodies.
 - ``sequential``: our client, one ``await`` after the other (C is irrelevant).
 - ``gather``: our client, ``asyncio.gather`` over all N calls at once, ``max_connections=C``.
 """
@@ -25,8 +26,18 @@ from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 
-from ._common import APP_ID, APP_KEY, FORM_PATH, GROUP_ID, SHOP_NO, UPLOAD_PATH, picture
+from ._common import (
+    APP_ID,
+    APP_KEY,
+    FORM_PATH,
+    GROUP_ID,
+    SHOP_NO,
+    UPLOAD_PATH,
+    RawMultipart,
+    picture,
+)
 from ._common import signed_form as _signed_form
 
 TIMEOUT = 60.0
@@ -178,16 +189,18 @@ async def run_httpx(base_url: str, payload: Payload, concurrency: int, duration:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=TIMEOUT) as http:
         if payload.is_upload:
-            url = base_url + UPLOAD_PATH
+            url = httpx.URL(base_url + UPLOAD_PATH)
             form = _signed_form({"group_id": GROUP_ID, "name": "bench"})
 
+            multipart = RawMultipart(form)
+
             async def call(i: int) -> None:
-                files = {"pic": ("pic.jpg", picture(payload.size, i), "image/jpeg")}
-                reply = await http.post(url, data=form, files=files)
+                body = multipart.body(picture(payload.size, i))
+                reply = await http.post(url, content=body, headers=multipart.headers)
                 _check(reply.json())
 
         else:
-            url = base_url + FORM_PATH
+            url = httpx.URL(base_url + FORM_PATH)
             form = _signed_form({"group_id": GROUP_ID})
 
             async def call(i: int) -> None:
@@ -202,19 +215,18 @@ async def run_aiohttp(base_url: str, payload: Payload, concurrency: int, duratio
     timeout = aiohttp.ClientTimeout(total=TIMEOUT)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         if payload.is_upload:
-            url = base_url + UPLOAD_PATH
+            url = yarl.URL(base_url + UPLOAD_PATH)
             form = _signed_form({"group_id": GROUP_ID, "name": "bench"})
 
+            multipart = RawMultipart(form)
+
             async def call(i: int) -> None:
-                data = aiohttp.FormData(form)
-                data.add_field(
-                    "pic", picture(payload.size, i), filename="pic.jpg", content_type="image/jpeg"
-                )
-                async with session.post(url, data=data) as reply:
+                body = multipart.body(picture(payload.size, i))
+                async with session.post(url, data=body, headers=multipart.headers) as reply:
                     _check(await reply.json())
 
         else:
-            url = base_url + FORM_PATH
+            url = yarl.URL(base_url + FORM_PATH)
             form = _signed_form({"group_id": GROUP_ID})
 
             async def call(i: int) -> None:

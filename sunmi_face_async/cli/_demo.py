@@ -18,11 +18,11 @@ import anyio
 import attrs
 import click
 
+from ..testing.pictures import write_faces
 from ._app import cli, output_options
 from ._bulkutil import progress_for
 from ._exits import EXIT_FAILED, EXIT_OK
 from ._runtime import State, pass_state, run_async
-from ._synthetic import write_faces
 
 __all__ = ["DemoPlan", "DemoResult", "demo_command", "run_demo"]
 

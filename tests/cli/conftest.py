@@ -68,6 +68,6 @@ def bare_invoke(monkeypatch: pytest.MonkeyPatch) -> Invoke:
 
 
 def png_files(directory: Path, count: int, start: int = 0) -> list[Path]:
-    from sunmi_face_async.cli._synthetic import write_faces
+    from sunmi_face_async.testing.pictures import write_faces
 
     return write_faces(directory, count, start=start)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sunmi_face_async.cli._synthetic import write_faces
+from sunmi_face_async.testing.pictures import write_faces
 
 CLI = [sys.executable, "-m", "sunmi_face_async.cli"]
 TIMEOUT = 60

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sunmi_face_async.cli._synthetic import face_png, write_faces
+from sunmi_face_async.testing.pictures import face_png, write_faces
 
 
 def decode_png(data: bytes) -> tuple[int, int, bytes]:

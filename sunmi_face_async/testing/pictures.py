@@ -1,4 +1,4 @@
-"""Synthetic face pictures for the demo and the tests, made with the standard library only.
+"""Synthetic face pictures for demos and tests, made with the standard library only.
 
 Each picture is a small, valid PNG of a cartoon face whose colours depend on its index, and
 whose bottom row encodes the index in black and white pixels, so no two pictures are alike

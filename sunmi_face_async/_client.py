@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -31,6 +32,22 @@ def _store(sunmi_shop_no: str | None, shop_id: str | None) -> dict[str, str]:
     if not store:
         raise ValidationError("sunmi_shop_no", "give sunmi_shop_no (or the legacy shop_id)")
     return store
+
+
+def _check_options(timeout: object, retry: object, http_client: object, transport: object) -> None:
+    """Refuse wrongly typed options now, not with an AttributeError at the first call."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
+        raise ValidationError("timeout", "must be a number of seconds or an httpx.Timeout")
+    if isinstance(timeout, int | float) and not (0 < timeout < math.inf):
+        raise ValidationError("timeout", f"must be a positive, finite number; got {timeout!r}")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ValidationError("retry", "must be a RetryPolicy")
+    if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        raise ValidationError("http_client", "must be an httpx.AsyncClient")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ValidationError("transport", "must be an httpx.AsyncBaseTransport")
+    if http_client is not None and transport is not None:
+        raise ValidationError("transport", "give either http_client or transport, not both")
 
 
 class AsyncSunmiFace:
@@ -65,8 +82,7 @@ class AsyncSunmiFace:
             raise ValidationError("max_connections", "must be an integer")
         if max_connections < 1:
             raise ValidationError("max_connections", "must be at least 1")
-        if http_client is not None and transport is not None:
-            raise ValidationError("transport", "give either http_client or transport, not both")
+        _check_options(timeout, retry, http_client, transport)
         store = _store(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,

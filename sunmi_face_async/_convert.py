@@ -8,6 +8,7 @@ missing, null or of a loosely related type (ids as numbers, numbers as strings).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -25,6 +26,14 @@ _KEY_FIELDS = tuple(f"customer_key{i}" for i in _SLOTS)
 _VALUE_FIELDS = tuple(f"customer_value{i}" for i in _SLOTS)
 
 
+_INTEGER = re.compile(r"\s*-?[0-9]{1,18}\s*\Z")
+
+
+def parse_int_text(text: str) -> int | None:
+    """The integer an ASCII decimal string spells, or None (``"²"`` and ``"--5"`` are not)."""
+    return int(text) if _INTEGER.match(text) else None
+
+
 def _to_int(value: object, _: object = None) -> int:
     if isinstance(value, bool):
         raise TypeError("expected a number, got a boolean")
@@ -32,8 +41,8 @@ def _to_int(value: object, _: object = None) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str) and (number := parse_int_text(value)) is not None:
+        return number
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
@@ -114,7 +123,7 @@ def _structure(fields: dict[str, Any], cls: type[T], endpoint: str, raw: object)
 def _guard(build: Any, raw: object, cls: type[T], endpoint: str) -> T:
     try:
         fields = build(raw)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(
             f"malformed {cls.__name__}: {exc}", endpoint=endpoint, snippet=repr(raw)[:200]
         ) from None
@@ -151,7 +160,7 @@ def parse_face_page(data: object, page_num: int, page_size: int, endpoint: str =
     raw_total = data.get("total_num") if isinstance(data, Mapping) else None
     try:
         total = len(faces) if raw_total is None else _to_int(raw_total)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(f"bad total_num: {exc}", endpoint=endpoint) from None
     return FacePage(faces=faces, total_num=total, page_num=page_num, page_size=page_size)
 

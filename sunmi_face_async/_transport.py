@@ -23,6 +23,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from ._convert import parse_int_text
 from ._endpoints import Endpoint
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
 from ._signing import format_value, make_nonce, sign_params
@@ -135,12 +136,12 @@ class Transport:
             code: int | None = None
             error: SunmiError | None
             try:
-                response = await self._send(request)
+                response, body = await self._send(request)
             except httpx.HTTPError as exc:
                 failure, error = _classify_exception(exc, endpoint)
             else:
                 status = response.status_code
-                data, code, failure, error = _interpret(response, endpoint)
+                data, code, failure, error = _interpret(response, body, endpoint)
             if error is None:
                 self._log(endpoint, attempt, status, code, started)
                 return data
@@ -180,19 +181,30 @@ class Transport:
                 )
         else:
             content, content_type = _form(fields), _FORM
+            if len(content) > MAX_BODY_BYTES:
+                largest = max(business, key=lambda name: len(business[name]))
+                raise ValidationError(
+                    largest, f"makes the request body {len(content)} bytes; the limit is 1 MB"
+                )
         client = self._clients[0]
         return client.build_request(
             "POST", url, content=content, headers={"Content-Type": content_type}
         )
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
+        """Send through the least busy client; the body is None if it is over the cap."""
         index = 0
         if len(self._clients) > 1:
             busy = self._busy
             index = busy.index(min(busy))
         self._busy[index] += 1
         try:
-            return await self._clients[index].send(request)
+            response = await self._clients[index].send(request, stream=True)
+            try:
+                body = await _read_capped(response)
+            finally:
+                await response.aclose()
+            return response, body
         finally:
             self._busy[index] -= 1
 
@@ -245,17 +257,30 @@ def _classify_exception(exc: httpx.HTTPError, endpoint: Endpoint) -> tuple[Failu
     return (Failure.OUTCOME_UNKNOWN if sent else Failure.NOT_SENT), error
 
 
-def _snippet(response: httpx.Response) -> str:
-    return response.content[:200].decode("utf-8", "replace")
-
-
-def _envelope(response: httpx.Response) -> tuple[int, str, Any] | None:
-    """``(code, msg, data)`` if the body is a SUNMI envelope, else None."""
-    if len(response.content) > _MAX_RESPONSE_BYTES:
+async def _read_capped(response: httpx.Response) -> bytes | None:
+    """The response body, or None once it grows past the cap (the rest is never read)."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > _MAX_RESPONSE_BYTES:
         return None
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > _MAX_RESPONSE_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _snippet(content: bytes) -> str:
+    return content[:200].decode("utf-8", "replace")
+
+
+def _envelope(content: bytes) -> tuple[int, str, Any] | None:
+    """``(code, msg, data)`` if the body is a SUNMI envelope, else None."""
     try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(content)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if not isinstance(body, dict):
         return None
@@ -264,8 +289,8 @@ def _envelope(response: httpx.Response) -> tuple[int, str, Any] | None:
         return None
     if isinstance(raw_code, int):
         code = raw_code
-    elif isinstance(raw_code, str) and raw_code.strip().lstrip("-").isdigit():
-        code = int(raw_code)
+    elif isinstance(raw_code, str) and (parsed := parse_int_text(raw_code)) is not None:
+        code = parsed
     else:
         return None
     msg = body.get("msg")
@@ -273,15 +298,22 @@ def _envelope(response: httpx.Response) -> tuple[int, str, Any] | None:
 
 
 def _interpret(
-    response: httpx.Response, endpoint: Endpoint
+    response: httpx.Response, content: bytes | None, endpoint: Endpoint
 ) -> tuple[Any, int | None, Failure, SunmiError | None]:
     """Split a response into ``(data, code, failure, error)``; ``error`` is None on success."""
     status = response.status_code
-    envelope = _envelope(response)
+    if content is None:
+        error = ProtocolError(
+            f"the response body is larger than {_MAX_RESPONSE_BYTES // 2**20} MB",
+            endpoint=endpoint.path,
+            http_status=status,
+        )
+        return None, None, Failure.FINAL, error
+    envelope = _envelope(content)
     if envelope is None and 200 <= status < 300:
         message = "the response is not a SUNMI JSON envelope"
         error = ProtocolError(
-            message, endpoint=endpoint.path, http_status=status, snippet=_snippet(response)
+            message, endpoint=endpoint.path, http_status=status, snippet=_snippet(content)
         )
         return None, None, Failure.FINAL, error
     code, msg, data = envelope if envelope is not None else (None, "", None)
@@ -296,8 +328,8 @@ def _interpret(
     unknown = endpoint.creates and failure is Failure.SERVER
     if not msg:
         msg = response.reason_phrase or f"HTTP {status}"
-        if envelope is None and response.content:
-            msg = f"{msg}: {_snippet(response)!r}"
+        if envelope is None and content:
+            msg = f"{msg}: {_snippet(content)!r}"
     error_class = error_for_code(code, status)
     api_error: APIError = error_class(
         code,

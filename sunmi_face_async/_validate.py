@@ -21,6 +21,7 @@ __all__ = [
     "optional_str",
     "positive_int",
     "seconds",
+    "text",
 ]
 
 #: The largest ``page_size`` the client sends. The vendor publishes no maximum; 100 keeps
@@ -29,20 +30,29 @@ MAX_PAGE_SIZE = 100
 MAX_CUSTOM_FIELDS = 5
 
 
-def nonempty_str(field: str, value: object) -> str:
+def text(field: str, value: object) -> str:
+    """A string that can be sent: UTF-8 encodable (no lone surrogates) and without NUL."""
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise ValidationError(field, "must not be empty")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(field, "is not valid Unicode text (lone surrogate)") from None
+    if "\x00" in value:
+        raise ValidationError(field, "must not contain NUL characters")
     return value
+
+
+def nonempty_str(field: str, value: object) -> str:
+    checked = text(field, value)
+    if not checked.strip():
+        raise ValidationError(field, "must not be empty")
+    return checked
 
 
 def optional_str(field: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
-    return value
+    return None if value is None else text(field, value)
 
 
 def positive_int(field: str, value: object, *, minimum: int = 1, maximum: int | None = None) -> int:
@@ -55,9 +65,13 @@ def positive_int(field: str, value: object, *, minimum: int = 1, maximum: int | 
     return value
 
 
-def enum_value(field: str, value: object, enum: type[IntEnum]) -> int | None:
+def enum_value(
+    field: str, value: object, enum: type[IntEnum], *, required: bool = False
+) -> int | None:
     """A documented member of ``enum`` (or its integer), or None when not given."""
     if value is None:
+        if required:
+            raise ValidationError(field, "is required")
         return None
     known = enum._value2member_map_
     if isinstance(value, bool) or not isinstance(value, int) or value not in known:
@@ -80,7 +94,7 @@ def custom_slots(field: str, values: object, prefix: str) -> dict[str, str]:
             continue
         if not isinstance(value, str):
             raise ValidationError(f"{field}[{index - 1}]", "must be a string or None")
-        out[f"{prefix}{index}"] = value
+        out[f"{prefix}{index}"] = text(f"{field}[{index - 1}]", value)
     return out
 
 

@@ -64,10 +64,12 @@ def _read_source(source: object, field: str) -> bytes:
             raise ValidationError(field, f"a directory, not a picture: {path}") from None
         except OSError as exc:
             raise ValidationError(field, f"cannot read {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:  # e.g. a NUL character in the path
+            raise ValidationError(field, f"not a usable path: {exc}") from None
     if hasattr(source, "read"):
         try:
             return _read_limited(source, field)  # type: ignore[arg-type]
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: the file object is closed
             raise ValidationError(field, f"cannot read the file object: {exc}") from None
     raise ValidationError(
         field, f"expected bytes, a path or a binary file object, got {type(source).__name__}"

@@ -48,7 +48,7 @@ class Groups(Resource):
         """
         params: dict[str, object] = {
             "name": check.nonempty_str("name", name),
-            "type": check.enum_value("type", type, GroupType),
+            "type": check.enum_value("type", type, GroupType, required=True),
             "capacity": None if capacity is None else check.positive_int("capacity", capacity),
             "description": check.optional_str("description", description),
             **check.custom_slots("customer_keys", customer_keys, "customer_key"),

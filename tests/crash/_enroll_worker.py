@@ -21,13 +21,14 @@ from sunmi_face_async.bulk import enroll, read_manifest
 
 
 async def _main(args: argparse.Namespace) -> int:
-    async with AsyncSunmiFace.from_env(timeout=10.0) as client:
+    async with AsyncSunmiFace.from_env(timeout=args.timeout) as client:
         job = enroll(
             client,
             read_manifest(args.manifest, group_id=args.group),
             concurrency=args.concurrency,
             journal=args.journal,
             external_key_slot=args.slot,
+            settle=args.settle,
         )
         report = await job.run()
     Path(args.report).write_text(json.dumps(report.as_dict()), encoding="utf-8")
@@ -42,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", required=True)
     parser.add_argument("--slot", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="seconds a killed run's uploads may still take to land (default: enroll's)",
+    )
     return anyio.run(_main, parser.parse_args(argv))
 
 

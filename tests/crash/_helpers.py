@@ -157,7 +157,11 @@ def check_done_rows_on_server(
 
 
 class Worker:
-    """Starts the enrollment worker for one job (same manifest, journal and report)."""
+    """Starts the enrollment worker for one job (same manifest, journal and report).
+
+    ``settle`` must exceed the longest the fake can hold an upload (its latency plus
+    scheduling); 1 s covers the crash tests' 40 ms with a wide margin.
+    """
 
     def __init__(
         self,
@@ -167,6 +171,7 @@ class Worker:
         env: Mapping[str, str],
         *,
         concurrency: int = 8,
+        settle: float = 1.0,
     ) -> None:
         self.env = dict(env)
         self.stderr = tmp / "worker.err"
@@ -187,6 +192,8 @@ class Worker:
             str(SLOT),
             "--concurrency",
             str(concurrency),
+            "--settle",
+            str(settle),
         ]
 
     async def start(self) -> anyio.abc.Process:

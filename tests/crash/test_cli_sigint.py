@@ -33,6 +33,9 @@ from ._helpers import (
 pytestmark = pytest.mark.slow
 
 CLI = Path(sys.executable).with_name("sunmi-face")
+# A short request timeout keeps the resumed run's wait for the interrupted run's uploads to
+# settle (the timeout plus 5 s) short; the fake answers within 20 ms.
+GLOBAL_FLAGS = ["--timeout", "1"]
 CONCURRENCY = 8
 SEEDS_SMALL = (5,)
 SEEDS_FULL = (5, 6, 7)
@@ -74,7 +77,8 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
             group = await client.groups.create("sigint", capacity=count)
         await server.set_faults(latency=0.01, jitter=0.01, endpoints=["/face/add"])
         env = server_env(server)
-        args = ["enroll", str(manifest), "--group", group.group_id, "--journal", str(journal)]
+        args = [*GLOBAL_FLAGS, "enroll", str(manifest), "--group", group.group_id]
+        args += ["--journal", str(journal)]
         args += ["--external-key-slot", str(SLOT), "--concurrency", str(CONCURRENCY)]
 
         process = await _run_cli(args, env, out, err)
@@ -107,7 +111,7 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
         assert resume[resume.index("--journal") + 1] == str(journal)
         assert resume[resume.index("--external-key-slot") + 1] == str(SLOT)
 
-        process = await _run_cli(resume[1:], env, out, err)
+        process = await _run_cli([*GLOBAL_FLAGS, *resume[1:]], env, out, err)
         try:
             with anyio.fail_after(RUN_TIMEOUT):
                 await process.wait()

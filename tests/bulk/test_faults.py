@@ -209,3 +209,32 @@ async def test_a_failed_reconcile_listing_reports_the_items_unknown(tmp_path: Pa
     assert all("could not list" in (r.error or "") for r in unknown)
     with Journal(tmp_path / "j.db") as journal:
         assert journal.counts()[Status.UNKNOWN] == ambiguous  # a resume reconciles them
+
+
+async def test_throttled_uploads_are_retried_and_shrink_the_concurrency() -> None:
+    cloud = FakeSunmiCloud(seed=4)
+    events: list[BulkEvent] = []
+    # no retries in the client: every 429 reaches the bulk layer
+    async with cloud.client(retry=RetryPolicy(max_attempts=1)) as client:
+        group_id = await make_group(client)
+        cloud.faults.endpoints = {"/face/add"}
+        cloud.faults.throttle_rate = 0.3
+        cloud.faults.retry_after = 0
+        cloud.faults.latency = 0.001
+        job = enroll(
+            client,
+            keyed(group_id, 60),
+            concurrency=8,
+            max_attempts=8,
+            retry_delay=0,
+            on_event=events.append,
+        )
+        report = await job.run()
+    assert report.counts[Outcome.DONE] == 60
+    retries = [e for e in events if e.kind == "retry"]
+    assert len(retries) == cloud.stats.faults_injected["throttle"]
+    assert all(e.attempt is not None and e.attempt >= 2 for e in retries)
+    limits = [e.detail for e in events if e.kind == "limit"]
+    assert limits
+    assert limits[0] == "concurrency 8 -> 4: throttled"
+    assert len(cloud.faces_in(group_id)) == 60

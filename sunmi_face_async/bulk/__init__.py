@@ -7,9 +7,10 @@ memory stays flat whatever the number of items. See ``enroll``, ``export_faces``
 
 from ._adaptive import AdaptiveLimit, Signal
 from ._engine import BulkMap
+from ._policy import in_shard, item_key
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
-from .enroll import EnrollJob, enroll, in_shard, item_key
+from .enroll import EnrollJob, enroll
 from .export import CSV_COLUMNS, export_faces, write_csv, write_jsonl
 from .journal import Journal, JournalRow, Status
 from .manifest import (

@@ -104,6 +104,20 @@ class EnrollReport:
         elif result.outcome is Outcome.UNKNOWN and len(self.unknown) < self.max_listed:
             self.unknown.append(result.key)
 
+    def progress(self, total: int | None, in_flight: int, elapsed: float) -> Progress:
+        """A ``Progress`` snapshot of the counts so far."""
+        counts = self.counts
+        return Progress(
+            done=counts[Outcome.DONE] + counts[Outcome.CHECKED],
+            failed=counts[Outcome.FAILED] + counts[Outcome.INVALID],
+            skipped=counts[Outcome.SKIPPED] + counts[Outcome.DUPLICATE],
+            unknown=counts[Outcome.UNKNOWN],
+            total=total,
+            in_flight=in_flight,
+            elapsed=elapsed,
+            rate=self.total / elapsed if elapsed > 0 else 0.0,
+        )
+
     @property
     def advice(self) -> str:
         """How to resolve items whose outcome is unknown."""

@@ -8,6 +8,7 @@ and the transport already retries them; an error that survives is the id's FAILE
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -105,21 +106,22 @@ async def _chunked(
     engine = BulkMap(
         _chunks(face_ids, chunk_size), run, concurrency=concurrency, adaptive=False, ordered=True
     )
-    async for settled in engine:
-        results.extend(settled)
-        failed += sum(1 for r in settled if r.outcome is Outcome.FAILED)
-        if on_progress is not None:
-            elapsed = anyio.current_time() - started
-            on_progress(
-                Progress(
-                    done=len(results) - failed,
-                    failed=failed,
-                    skipped=0,
-                    unknown=0,
-                    total=total,
-                    in_flight=engine.stats.in_flight,
-                    elapsed=elapsed,
-                    rate=len(results) / elapsed if elapsed > 0 else 0.0,
+    async with aclosing(engine.__aiter__()) as chunks:
+        async for settled in chunks:
+            results.extend(settled)
+            failed += sum(1 for r in settled if r.outcome is Outcome.FAILED)
+            if on_progress is not None:
+                elapsed = anyio.current_time() - started
+                on_progress(
+                    Progress(
+                        done=len(results) - failed,
+                        failed=failed,
+                        skipped=0,
+                        unknown=0,
+                        total=total,
+                        in_flight=engine.stats.in_flight,
+                        elapsed=elapsed,
+                        rate=len(results) / elapsed if elapsed > 0 else 0.0,
+                    )
                 )
-            )
     return results

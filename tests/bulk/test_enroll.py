@@ -11,8 +11,10 @@ from sunmi_face_async import AsyncSunmiFace
 from sunmi_face_async.bulk import (
     BulkEvent,
     FaceUpload,
+    Journal,
     Outcome,
     Progress,
+    Status,
     enroll,
     in_shard,
     read_manifest,
@@ -214,3 +216,46 @@ async def test_enroll_pulls_its_input_lazily_so_memory_stays_flat() -> None:
     assert consumed == 3000
     # the workers (cap + a quarter) and the result buffer, whatever the input size
     assert furthest_ahead <= 3 * 20 + 2
+
+
+class SlowFaces:
+    """Answers the first ``fast`` uploads at once and keeps the others hanging."""
+
+    def __init__(self, fast: int) -> None:
+        self.fast = fast
+        self.started = 0
+        self.in_flight = 0
+
+    async def add(self, group_id: str, **_: object) -> str:
+        self.started += 1
+        number = self.started
+        self.in_flight += 1
+        try:
+            if number > self.fast:
+                await anyio.sleep_forever()
+            await anyio.lowlevel.checkpoint()
+            return f"face-{number}"
+        finally:
+            self.in_flight -= 1
+
+
+class SlowClient:
+    def __init__(self, fast: int) -> None:
+        self.faces = SlowFaces(fast)
+
+
+async def test_leaving_the_loop_early_stops_every_worker(tmp_path: Path) -> None:
+    client = SlowClient(fast=5)
+    uploads = [FaceUpload("g", picture(i), external_key=f"k{i}") for i in range(100)]
+    job = enroll(client, uploads, concurrency=8, journal=tmp_path / "j.db")
+    async with job:
+        async for result in job:
+            assert result.outcome is Outcome.DONE
+            if job.report.total == 5:
+                break
+    assert client.faces.in_flight == 0  # no orphan: every hanging upload was cancelled
+    assert job.report.cancelled
+    with Journal(tmp_path / "j.db") as journal:
+        counts = journal.counts()
+    assert counts[Status.DONE] == 5
+    assert counts[Status.IN_FLIGHT] == client.faces.started - 5 > 0

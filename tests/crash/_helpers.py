@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +33,7 @@ __all__ = [
     "key",
     "requests",
     "server_env",
+    "signal_process",
     "stop",
     "uploads",
     "wait_for_requests",
@@ -126,10 +128,19 @@ async def wait_for_uploads(
     await wait_for_requests(server, process, target, stderr)
 
 
+def signal_process(process: anyio.abc.Process, signum: int) -> None:
+    """Send ``signum`` to ``process`` by its pid, unless it has been reaped already.
+
+    ``os.kill`` rather than ``Popen.send_signal``: the latter first polls, which can reap a
+    process that just exited behind asyncio's child watcher (which then reports 255).
+    """
+    if process.returncode is None:
+        os.kill(process.pid, signum)
+
+
 async def stop(process: anyio.abc.Process) -> None:
     """Kill ``process`` (by its pid) if it still runs, and reap it."""
-    if process.returncode is None:
-        process.kill()
+    signal_process(process, signal.SIGKILL)
     with anyio.CancelScope(shield=True):
         await process.wait()
         await process.aclose()

@@ -24,6 +24,7 @@ from ._helpers import (
     check_done_rows_on_server,
     journal_rows,
     server_env,
+    signal_process,
     stop,
     uploads,
     wait_for_uploads,
@@ -85,7 +86,7 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
         try:
             target = rng.randint(CONCURRENCY, count // 3)
             await wait_for_uploads(server, process, target, err)
-            process.send_signal(signal.SIGINT)
+            signal_process(process, signal.SIGINT)
             with anyio.fail_after(RUN_TIMEOUT):
                 await process.wait()
         finally:

@@ -25,6 +25,7 @@ from ._helpers import (
     SLOT,
     Worker,
     server_env,
+    signal_process,
     stop,
     wait_for_uploads,
     write_manifest,
@@ -51,7 +52,7 @@ async def test_resume_does_not_resend_uploads_the_killed_run_still_has_in_flight
         process = await worker.start()
         try:
             await wait_for_uploads(server, process, COUNT, worker.stderr)
-            process.send_signal(signal.SIGKILL)
+            signal_process(process, signal.SIGKILL)
         finally:
             await stop(process)
         assert process.returncode == -signal.SIGKILL

@@ -36,6 +36,7 @@ from ._helpers import (
     journal_rows,
     requests,
     server_env,
+    signal_process,
     stop,
     uploads,
     wait_for_requests,
@@ -87,7 +88,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
             try:
                 await wait_for_uploads(server, process, target, worker.stderr)
                 await anyio.sleep(rng.uniform(0.0, 0.01))
-                process.send_signal(signal.SIGKILL)
+                signal_process(process, signal.SIGKILL)
             finally:
                 await stop(process)
             assert process.returncode == -signal.SIGKILL, worker.stderr.read_text()
@@ -106,7 +107,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
                 server, process, listings + 1, worker.stderr, endpoint=LIST, may_finish=True
             )
             await anyio.sleep(rng.uniform(0.0, 0.01))
-            process.send_signal(signal.SIGKILL)
+            signal_process(process, signal.SIGKILL)
         finally:
             await stop(process)
         landed = landed and process.returncode == -signal.SIGKILL

@@ -38,6 +38,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--only", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)"
     )
     parser.add_argument("--duration", type=float, help="seconds per client per throughput cell")
+    parser.add_argument("--rounds", type=int, help="interleaved runs per client per cell")
     return parser.parse_args(argv)
 
 
@@ -48,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     raw_dir = HERE / "out"
     raw_dir.mkdir(parents=True, exist_ok=True)
     wanted = set(args.only or SCENARIOS)
-    duration = args.duration or (0.5 if quick else 1.2)
+    duration = args.duration or (0.5 if quick else 0.8)
+    rounds = args.rounds or (1 if quick else 2)
     started = time.perf_counter()
     results: dict[str, Any] = {"quick": quick, "machine": machine(), "errors": []}
+    results["settings"] = {"duration_s": duration, "rounds": rounds}
 
     def step(name: str, work: Callable[[], Any]) -> None:
         if name not in wanted:
@@ -77,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             results["server_core"] = server.server_core
             step(
                 "throughput",
-                lambda: throughput.run(server, quick=quick, duration=duration, log=_log),
+                lambda: throughput.run(
+                    server, quick=quick, duration=duration, rounds=rounds, log=_log
+                ),
             )
             step(
                 "export",

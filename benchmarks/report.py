@@ -100,11 +100,17 @@ def _overhead(results: dict[str, Any]) -> list[str]:
 
 def _throughput(results: dict[str, Any]) -> list[str]:
     rows = results.get("throughput") or []
+    settings = results.get("settings") or {}
     lines = ["## (b) Requests per second", ""]
     lines += [
         "`ours` = bulk enroll for uploads, C worker tasks over `groups.get` for forms; "
         "`httpx` = one stock AsyncClient; `gather` and `sequential` use our client naively. "
         "`in flight` = the most requests the server held at once while `ours` ran.",
+        "",
+        f"Each of aiohttp, httpx and ours ran {settings.get('rounds', 1)} time(s) per cell for "
+        f"at least {settings.get('duration_s', 0):g} s (4 round trips at long latencies), "
+        "interleaved; the table shows the median. `gather` sends as many calls as ours "
+        "completed in that time, all at once, and is cut off after twice the duration.",
         "",
     ]
     for payload in targets.payloads(rows):

@@ -10,6 +10,7 @@ requests the server really saw in flight at once. The fraction of the ideal ``C 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 import traceback
 from collections.abc import Callable
@@ -71,14 +72,31 @@ def _drive(
     return asyncio.run(asyncio.wait_for(coroutine, CELL_TIMEOUT))
 
 
+def _order(concurrency: int, rounds: int) -> list[str]:
+    """Interleaved rounds of the deadline-bound clients, then gather and sequential once."""
+    repeated = ["aiohttp", "httpx", "ours"]
+    order: list[str] = []
+    for round_ in range(rounds):
+        order += repeated if round_ % 2 == 0 else repeated[::-1]
+    order.append("gather")
+    if concurrency == 1:
+        order.append("sequential")
+    return order
+
+
 def run(
     server: BenchServer,
     *,
     quick: bool,
     duration: float,
+    rounds: int = 1,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
-    """Every cell of the matrix, one row per (payload, C, latency, client)."""
+    """Every cell of the matrix, one row per (payload, C, latency, client).
+
+    Each deadline-bound client runs ``rounds`` times, interleaved with the others so that a
+    shared machine's drifting load hits them alike; the row keeps the median.
+    """
     rows: list[dict[str, Any]] = []
     current_delay: float | None = None
     cells = matrix(quick)
@@ -87,45 +105,45 @@ def run(
         if latency != current_delay:
             server.configure(delay=latency)
             current_delay = latency
-        rates: dict[str, float] = {}
+        # At long latencies a run needs a few round trips to mean anything.
+        cell_duration = max(duration, 4 * latency)
+        samples: dict[str, list[dict[str, Any]]] = {}
+        errors: dict[str, str] = {}
+        for client in _order(concurrency, rounds):
+            if client in errors:
+                continue
+            ours = [x["rps"] for x in samples.get("ours", [])]
+            # gather gets the number of calls ours completed in the same time.
+            reference = statistics.median(ours) if ours else 0.0
+            count = max(concurrency, min(20_000, round(reference * cell_duration)))
+            before = server.stats(reset=True)
+            try:
+                result = _drive(client, server.base_url, payload, concurrency, cell_duration, count)
+            except Exception as exc:  # a crashed cell is reported, and fails the run at the end
+                errors[client] = f"{type(exc).__name__}: {exc}"[:300]
+                log(traceback.format_exc(limit=3))
+                continue
+            after = server.stats(reset=True)
+            samples.setdefault(client, []).append(
+                {
+                    "rps": result.rps,
+                    "completed": result.completed,
+                    "failed": result.failed,
+                    "elapsed": result.elapsed,
+                    "max_in_flight": after["max_in_flight"],
+                    "max_connections": after["max_connections"],
+                    "server_busy": _busy(before, after),
+                    "connections_opened": after["accepted"] - before["accepted"],
+                }
+            )
         line = []
         for client in CLIENTS:
-            if client == "sequential" and concurrency != 1:
+            if client not in samples and client not in errors:
                 continue
-            # gather gets the number of calls ours completed in the same time.
-            reference = rates.get("ours") or rates.get("httpx") or 0.0
-            count = max(concurrency, min(20_000, round(reference * duration)))
-            before = server.stats(reset=True)
-            row: dict[str, Any] = {
-                "payload": payload.name,
-                "size": payload.size,
-                "concurrency": concurrency,
-                "latency": latency,
-                "client": client,
-                "ideal_rps": concurrency / latency if latency else None,
-            }
-            try:
-                result = _drive(client, server.base_url, payload, concurrency, duration, count)
-            except Exception as exc:  # a crashed cell is reported, and fails the run at the end
-                row["error"] = f"{type(exc).__name__}: {exc}"[:300]
-                log(traceback.format_exc(limit=3))
-            else:
-                stats = server.stats(reset=True)
-                row.update(
-                    completed=result.completed,
-                    failed=result.failed,
-                    elapsed=result.elapsed,
-                    rps=result.rps,
-                    max_in_flight=stats["max_in_flight"],
-                    max_connections=stats["max_connections"],
-                )
-                if result.failed:
-                    row["error"] = f"{result.failed} items not DONE"
-                rates[client] = result.rps
-                row["server_busy"] = _busy(before, stats)
-                row["connections_opened"] = stats["accepted"] - before["accepted"]
-                if row["ideal_rps"]:
-                    row["fraction_of_ideal"] = result.rps / row["ideal_rps"]
+            row = _row(payload, concurrency, latency, client, samples.get(client, []))
+            if client in errors:
+                row["error"] = errors[client]
+                row.pop("rps", None)
             rows.append(row)
             line.append(f"{client}={row.get('rps', float('nan')):.0f}")
         log(
@@ -133,6 +151,39 @@ def run(
             f"C={concurrency:<3} latency={latency * 1000:6.1f} ms: " + " ".join(line)
         )
     return rows
+
+
+def _row(
+    payload: Payload, concurrency: int, latency: float, client: str, runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "payload": payload.name,
+        "size": payload.size,
+        "concurrency": concurrency,
+        "latency": latency,
+        "client": client,
+        "ideal_rps": concurrency / latency if latency else None,
+    }
+    if not runs:
+        return row
+    busy = [r["server_busy"] for r in runs if r["server_busy"] is not None]
+    failed = sum(r["failed"] for r in runs)
+    row.update(
+        rps=statistics.median(r["rps"] for r in runs),
+        samples=[r["rps"] for r in runs],
+        completed=sum(r["completed"] for r in runs),
+        failed=failed,
+        elapsed=sum(r["elapsed"] for r in runs),
+        max_in_flight=max(r["max_in_flight"] for r in runs),
+        max_connections=max(r["max_connections"] for r in runs),
+        server_busy=max(busy) if busy else None,
+        connections_opened=sum(r["connections_opened"] for r in runs),
+    )
+    if failed:
+        row["error"] = f"{failed} items not DONE"
+    if row["ideal_rps"]:
+        row["fraction_of_ideal"] = row["rps"] / row["ideal_rps"]
+    return row
 
 
 def _busy(before: dict[str, Any], after: dict[str, Any]) -> float | None:

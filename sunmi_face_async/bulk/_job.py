@@ -222,7 +222,9 @@ class EnrollJob:
                     resend.append((upload, key))
                     continue
                 await self._journal.mark_done(key, face_id)
-                yield self._finish(ItemResult(key, Outcome.DONE, face_id, line=upload.line))
+                yield self._finish(
+                    ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload)
+                )
         engine = self._make_engine(resend, self._resend)
         async with aclosing(engine.__aiter__()) as steps:
             async for step in steps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -132,10 +133,12 @@ def signal_process(process: anyio.abc.Process, signum: int) -> None:
     """Send ``signum`` to ``process`` by its pid, unless it has been reaped already.
 
     ``os.kill`` rather than ``Popen.send_signal``: the latter first polls, which can reap a
-    process that just exited behind asyncio's child watcher (which then reports 255).
+    process that just exited behind asyncio's child watcher (which then reports 255). The
+    watcher may have reaped it a moment before ``returncode`` is set: then it is gone.
     """
     if process.returncode is None:
-        os.kill(process.pid, signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
 
 
 async def stop(process: anyio.abc.Process) -> None:

@@ -318,6 +318,7 @@ class EnrollJob:
                 on_the_wire = False
                 error: Exception | None = None
                 assert self._engine is not None
+                await anyio.lowlevel.checkpoint()  # a pending cancel lands before sending
                 async with self._engine.slot() as slot:
                     on_the_wire = True
                     self.report.sent += 1

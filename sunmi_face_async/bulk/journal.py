@@ -128,12 +128,15 @@ class Journal:
     async def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         op = _Op(fn)
         self._pending.append(op)
-        while not op.done:
-            flushing = self._flushing
-            if flushing is None:
-                await self._flush()
-            else:
-                await flushing.wait()
+        # A queued write is applied whatever happens, so its caller waits for it even when
+        # cancelled (a batch takes milliseconds): the caller then knows the journal's state.
+        with anyio.CancelScope(shield=True):
+            while not op.done:
+                flushing = self._flushing
+                if flushing is None:
+                    await self._flush()
+                else:
+                    await flushing.wait()
         if op.error is not None:
             raise op.error
         return op.result
@@ -142,8 +145,7 @@ class Journal:
         event = self._flushing = anyio.Event()
         batch, self._pending = self._pending, []
         try:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._run_batch, batch)
+            await anyio.to_thread.run_sync(self._run_batch, batch)
         except Exception as exc:
             for op in batch:
                 op.error = exc

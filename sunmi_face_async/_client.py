@@ -140,6 +140,11 @@ class AsyncSunmiFace:
         return self._transport.base_url
 
     @property
+    def timeout(self) -> float | httpx.Timeout:
+        """The request timeout the owned clients use (the bulk layer sizes waits by it)."""
+        return self._transport.timeout
+
+    @property
     def store(self) -> Mapping[str, str]:
         """The store parameters sent with every call (``sunmi_shop_no`` and/or ``shop_id``)."""
         return dict(self._store)

@@ -85,6 +85,7 @@ class Transport:
         self._key = _Secret(app_key)
         self.base_url = base_url.rstrip("/")
         self.retry = retry
+        self.timeout = timeout
         self._owns_clients = http_client is None
         if http_client is not None:
             self._clients = [http_client]

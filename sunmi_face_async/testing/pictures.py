@@ -13,7 +13,7 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["PNG_MAGIC", "face_png", "write_faces"]
+__all__ = ["PNG_MAGIC", "face_png", "tiny_png", "write_faces"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _GOLDEN = 0.618033988749895
@@ -101,6 +101,22 @@ def face_png(index: int, size: int = 64) -> bytes:
         PNG_MAGIC
         + _chunk(b"IHDR", header)
         + _chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def tiny_png(index: int) -> bytes:
+    """The smallest valid distinct PNG: 2 x 2 RGB pixels whose 12 bytes spell ``index``.
+
+    For soak tests and benchmarks that need many thousands of distinct pictures cheaply.
+    """
+    pixels = index.to_bytes(12, "big")
+    rows = b"\x00" + pixels[:6] + b"\x00" + pixels[6:]  # filter byte 0 before each row
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        PNG_MAGIC
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows))
         + _chunk(b"IEND", b"")
     )
 

@@ -19,8 +19,7 @@ import pytest
 
 from sunmi_face_async.bulk import Journal, Status
 from sunmi_face_async.testing import FakeCloudServer
-
-from ._pictures import tiny_png
+from sunmi_face_async.testing.pictures import tiny_png
 
 __all__ = [
     "ADD",

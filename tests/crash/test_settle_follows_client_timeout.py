@@ -10,8 +10,7 @@ import anyio
 
 from sunmi_face_async.bulk import BulkEvent, FaceUpload, Journal, enroll
 from sunmi_face_async.testing import FakeSunmiCloud
-
-from ._pictures import tiny_png
+from sunmi_face_async.testing.pictures import tiny_png
 
 TIMEOUT = 1.0
 

@@ -38,8 +38,7 @@ import pytest
 from sunmi_face_async import RetryPolicy
 from sunmi_face_async.bulk import FaceUpload, ItemResult, Journal, Outcome, Status, enroll
 from sunmi_face_async.testing import FakeSunmiCloud
-
-from ._pictures import tiny_png
+from sunmi_face_async.testing.pictures import tiny_png
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,7 @@ import httpx
 from sunmi_face_async import RetryPolicy
 from sunmi_face_async.bulk import FaceUpload, Outcome, enroll
 from sunmi_face_async.testing import FakeSunmiCloud
-
-from ._pictures import tiny_png
+from sunmi_face_async.testing.pictures import tiny_png
 
 COUNT = 50
 

@@ -32,13 +32,17 @@ def _machine(results: dict[str, Any]) -> list[str]:
 
 
 def _summary(results: dict[str, Any]) -> list[str]:
-    rows = [[c.target, c.measured, c.verdict] for c in targets.checks(results)]
+    rows = [
+        [c.target, c.measured, c.verdict, c.why if c.passed is False else ""]
+        for c in targets.checks(results)
+    ]
     lines = ["## Targets", ""]
     if not rows:
         return [*lines, "No target could be checked in this run.", ""]
     passed = sum(1 for c in targets.checks(results) if c.passed)
     lines += [f"{passed} of {len(rows)} checks pass.", ""]
-    return lines + _table(["target (issue 6)", "measured", "result"], rows)
+    header = ["target (issue 6)", "measured", "result", "why missed (evidence from this run)"]
+    return lines + _table(header, rows)
 
 
 def _server(results: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ class Check:
     measured: str
     passed: bool | None  # None: not measured in this run
     margin: str
+    why: str = ""  # evidence from the same run, shown when the target is missed
 
     @property
     def verdict(self) -> str:
@@ -75,7 +76,8 @@ def checks(results: dict[str, Any]) -> Iterator[Check]:
             yield Check(target, "ours not measured", None, "")
             continue
         ok, margin = _at_most(row["overhead_us"], OVERHEAD_MAX_US, " µs")
-        yield Check(target, f"{row['overhead_us']:.1f} µs", ok, margin)
+        why = "hot spots: benchmarks/out/profile.txt of the full run"
+        yield Check(target, f"{row['overhead_us']:.1f} µs", ok, margin, why)
 
     rows = results.get("throughput") or []
     concurrencies = sorted({row["concurrency"] for row in rows})
@@ -89,7 +91,8 @@ def checks(results: dict[str, Any]) -> Iterator[Check]:
                 continue
             target = f"≥ {ZERO_LATENCY_MIN_RATIO:.2f} × raw httpx r/s, {payload}, C={c}, 0 ms"
             ok, margin = _at_least(ours / stock, ZERO_LATENCY_MIN_RATIO)
-            yield Check(target, f"{ours / stock:.2f} ({ours:.0f} vs {stock:.0f} r/s)", ok, margin)
+            measured = f"{ours / stock:.2f} ({ours:.0f} vs {stock:.0f} r/s)"
+            yield Check(target, measured, ok, margin, _why_slower(rows, payload, c))
     for payload in payloads(rows):
         wanted = [(c, lat, IDEAL_320_MIN_FRACTION) for c, lat in IDEAL_320_CELLS]
         wanted.append((64, 0.05, C64_50MS_MIN_FRACTION))
@@ -100,7 +103,9 @@ def checks(results: dict[str, Any]) -> Iterator[Check]:
             fraction = ours / (c / latency)
             target = f"≥ {floor:.2f} of C/latency, {payload}, C={c}, {latency * 1000:.0f} ms"
             ok, margin = _at_least(fraction, floor)
-            yield Check(target, f"{fraction:.2f} ({ours:.0f} of {c / latency:.0f} r/s)", ok, margin)
+            measured = f"{fraction:.2f} ({ours:.0f} of {c / latency:.0f} r/s)"
+            why = _why_short_of_ideal(rows, payload, c, latency, floor)
+            yield Check(target, measured, ok, margin, why)
     for payload in payloads(rows):
         ours, stock = (
             _rps(cell(rows, payload, 64, 0.0, "ours")),
@@ -130,7 +135,49 @@ def checks(results: dict[str, Any]) -> Iterator[Check]:
         ok = ok and export["complete"]
         if not export["complete"]:
             margin += f"; incomplete: {export['exported']:,} exported, {export['unique']:,} unique"
-        yield Check(target, f"{export['speedup']:.1f} ×", ok, margin)
+        why = (
+            f"concurrent export took {export['concurrent_s']:.1f} s where the server's latency "
+            f"alone allows {export['ideal_s']:.1f} s: the rest is the client parsing "
+            f"{export['faces']:,} faces on one core"
+        )
+        yield Check(target, f"{export['speedup']:.1f} ×", ok, margin, why)
+
+
+def _why_slower(rows: list[dict[str, Any]], payload: str, c: int) -> str:
+    """Evidence for ours being slower than raw httpx in a zero-latency cell."""
+    parts = []
+    ours = _rps(cell(rows, payload, c, 0.0, "ours"))
+    stock = _rps(cell(rows, payload, c, 0.0, "httpx"))
+    if ours and stock:
+        # At zero latency the client process is busy all the time: 1 / rate is its cost.
+        extra = (1 / ours - 1 / stock) * 1e6
+        parts.append(f"ours costs {extra:.0f} µs more per request than raw httpx")
+    fast = _rps(cell(rows, payload, c, 0.0, "aiohttp"))
+    if fast is not None:
+        parts.append(f"raw aiohttp made {fast:.0f} r/s in the same cell")
+    alone = _rps(cell(rows, payload, c, 0.0, "sequential"))
+    if alone is not None:
+        what = "bulk enroll" if payload != "form" else "worker tasks"
+        parts.append(f"our client without {what} (sequential) {alone:.0f} r/s")
+    return "; ".join(parts)
+
+
+def _why_short_of_ideal(
+    rows: list[dict[str, Any]], payload: str, c: int, latency: float, floor: float
+) -> str:
+    """Evidence for ours falling short of C / latency: concurrency reached, raw aiohttp."""
+    ours = cell(rows, payload, c, latency, "ours") or {}
+    fast = cell(rows, payload, c, latency, "aiohttp") or {}
+    in_flight = ours.get("max_in_flight")
+    raw = fast.get("fraction_of_ideal")
+    evidence = f"ours held at most {in_flight} of {c} in flight"
+    if raw is not None:
+        evidence += f"; raw aiohttp reached {raw:.2f}"
+    if in_flight is not None and in_flight < 0.95 * c:
+        return evidence + ": the client did not keep C requests outstanding"
+    if raw is not None and raw < floor:
+        return evidence + ": raw aiohttp misses too, so this machine limits the cell"
+    return evidence + ": the client's CPU per request limits it"
 
 
 def server_headroom(rows: list[dict[str, Any]]) -> list[tuple[str, int, float | None]]:

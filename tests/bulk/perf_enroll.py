@@ -1,6 +1,7 @@
 """Speed and memory figures of bulk enrollment (a script, not collected by pytest).
 
-    .venv/bin/python tests/bulk/perf_enroll.py [latency|stock|memory|journal|all] [--quick]
+    .venv/bin/python tests/bulk/perf_enroll.py [latency|stock|memory|memory-http|journal|all]
+        [--quick]
         [--per-shard=N]   (try another number of connections per httpx client of the transport)
 
 - latency: enrollment against the fake over loopback uvicorn at C = 16 / 50 ms, 64 / 200 ms
@@ -10,6 +11,7 @@
   CPU use (near 100 % means the fake is the bottleneck).
 - memory: 100k uploads through ``enroll`` with its journal, against a client stub that
   answers at once (the bulk layer alone); prints RSS at 10k and at 100k items.
+- memory-http: the same 100k uploads through the real client and the fake over loopback.
 - journal: claims + done marks per second through the journal alone.
 Figures are noisy on a shared machine: run it when the machine is quiet.
 """
@@ -191,6 +193,32 @@ async def memory_run() -> None:
         assert job.report.counts[Outcome.DONE] == total
 
 
+async def memory_http_run() -> None:
+    print("# RSS of enroll over 100k uploads through the client, over loopback uvicorn")
+    total = 20_000 if QUICK else 100_000
+    marks = (10_000, total)
+    server = FakeCloudServer(max_faces=5_000_000, default_capacity=2_000_000)
+    async with server, server.client(max_connections=64) as client:
+        group = await client.groups.create("mem", capacity=2_000_000, customer_keys=["key"])
+        with tempfile.TemporaryDirectory() as tmp:
+            job = enroll(
+                client,
+                uploads(group.group_id, total),
+                concurrency=64,
+                journal=Path(tmp) / "j.db",
+                external_key_slot=1,
+            )
+            began = time.perf_counter()
+            seen = 0
+            print(f"start RSS {rss_mb():.1f} MB")
+            async for _ in job:
+                seen += 1
+                if seen in marks:
+                    speed = seen / (time.perf_counter() - began)
+                    print(f"{seen:>7} items: RSS {rss_mb():.1f} MB, {speed:.0f} items/s")
+            assert job.report.counts[Outcome.DONE] == total, job.report.as_dict()
+
+
 async def journal_run() -> None:
     print("# journal alone: claim + mark_done per item, 64 tasks")
     n = 20_000
@@ -215,6 +243,7 @@ async def main() -> None:
         "latency": latency_runs,
         "stock": stock_runs,
         "memory": memory_run,
+        "memory-http": memory_http_run,
         "journal": journal_run,
     }
     for name, run in runs.items():

@@ -20,13 +20,16 @@ that this happens at once rather than when the generator is collected.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
+    Iterator,
 )
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
@@ -91,13 +94,26 @@ class _Gate:
             free -= 1
 
 
-async def _aiter_items(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
+def _take(iterator: Iterator[T], count: int) -> list[T]:
+    return list(itertools.islice(iterator, count))
+
+
+async def _aiter_items(
+    items: Iterable[T] | AsyncIterable[T], batch: int
+) -> AsyncGenerator[T, None]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
-    else:
-        for item in items:
+    elif isinstance(items, Collection):
+        for item in items:  # already in memory: nothing blocks
             yield item
+    else:
+        # A lazy iterator may read files (a manifest): advance it in a worker thread, a small
+        # batch at a time, so it never blocks the event loop.
+        iterator = iter(items)
+        while chunk := await anyio.to_thread.run_sync(_take, iterator, batch):
+            for item in chunk:
+                yield item
 
 
 class BulkMap(Generic[T, R]):
@@ -131,6 +147,7 @@ class BulkMap(Generic[T, R]):
         if workers is None:
             workers = concurrency if gate_calls else concurrency + max(2, concurrency // 4)
         self._workers = max(workers, 1)
+        self._batch = min(32, self._workers)
         self._gate_calls = gate_calls
         self._items = items
         self._fn = fn
@@ -166,7 +183,7 @@ class BulkMap(Generic[T, R]):
     ) -> None:
         async with send:
             seq = 0
-            async for item in _aiter_items(self._items):
+            async for item in _aiter_items(self._items, self._batch):
                 if window is not None:
                     await window.acquire()
                 await send.send((seq, item))

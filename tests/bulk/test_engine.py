@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
@@ -93,8 +94,26 @@ async def test_the_input_is_pulled_lazily_so_memory_stays_flat(ordered: bool) ->
         consumed += 1
         furthest_ahead = max(furthest_ahead, pulled - consumed)
     assert consumed == 5000
-    # workers + result buffer (+ the ordered window): bounded by the concurrency, not the input
-    assert furthest_ahead <= (4 * 8 + 2 if ordered else 3 * 8 + 2)
+    # workers + result buffer (or the ordered window) + one batch pulled in a thread:
+    # bounded by the concurrency, not by the input
+    assert furthest_ahead <= (4 * 8 + 8 + 2 if ordered else 3 * 8 + 2)
+
+
+async def test_a_lazy_iterator_is_advanced_off_the_event_loop_thread() -> None:
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
+
+    def items() -> Iterator[int]:
+        for i in range(100):
+            threads.add(threading.get_ident())
+            yield i
+
+    async def same(item: int) -> int:
+        return item
+
+    assert len([r async for r in BulkMap(items(), same, concurrency=4)]) == 100
+    assert threads
+    assert loop_thread not in threads
 
 
 async def test_cancelling_the_consumer_stops_every_worker_and_reports_the_in_flight_items() -> None:

@@ -214,7 +214,8 @@ async def test_enroll_pulls_its_input_lazily_so_memory_stays_flat() -> None:
         consumed += 1
         furthest_ahead = max(furthest_ahead, pulled - consumed)
     assert consumed == 3000
-    # the workers (cap + a quarter) and the result buffer, whatever the input size
+    # workers (the cap and a quarter: 20), the result buffer (20) and one batch pulled in a
+    # thread (20), whatever the input size
     assert furthest_ahead <= 3 * 20 + 2
 
 

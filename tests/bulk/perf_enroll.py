@@ -12,6 +12,8 @@
 - memory: 100k uploads through ``enroll`` with its journal, against a client stub that
   answers at once (the bulk layer alone); prints RSS at 10k and at 100k items.
 - memory-http: the same 100k uploads through the real client and the fake over loopback.
+- faults: 2000 uploads in-process under injected faults, cancelled half way and resumed;
+  prints the outcomes and the duplicates on the server, with and without an external key.
 - journal: claims + done marks per second through the journal alone.
 Figures are noisy on a shared machine: run it when the machine is quiet.
 """
@@ -219,6 +221,58 @@ async def memory_http_run() -> None:
             assert job.report.counts[Outcome.DONE] == total, job.report.as_dict()
 
 
+async def fault_run() -> None:
+    print("# 2000 uploads in-process under faults, cancelled part way, then resumed")
+    from collections import Counter
+
+    from sunmi_face_async import RetryPolicy
+    from sunmi_face_async.testing import FakeSunmiCloud
+
+    async def no_wait(seconds: float) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    for slot in (1, None):
+        cloud = FakeSunmiCloud(seed=9)
+        async with cloud.client(retry=RetryPolicy(sleep=no_wait)) as client:
+            group = await client.groups.create("faults", capacity=30_000, customer_keys=["k"])
+            cloud.faults.update(
+                {
+                    "endpoints": ["/face/add"],
+                    "error_rates": {5000: 0.03, 502: 0.03},
+                    "throttle_rate": 0.05,
+                    "retry_after": 0,
+                    "drop_rate": 0.04,
+                    "commit_then_timeout_rate": 0.06,
+                    "jitter": 0.002,
+                }
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                options: dict[str, Any] = {
+                    "concurrency": 32,
+                    "journal": Path(tmp) / "j.db",
+                    "external_key_slot": slot,
+                    "retry_delay": 0,
+                    "settle": 0,
+                }
+                first = enroll(client, uploads(group.group_id, 2000), **options)
+                with anyio.CancelScope() as scope:
+                    async for _ in first:
+                        if first.report.total >= 1000:
+                            scope.cancel()
+                second = enroll(client, uploads(group.group_id, 2000), **options)
+                report = await second.run()
+        faces = cloud.faces_in(group.group_id)
+        keys = Counter(face.customer_value(1) for face in faces)
+        pictures = Counter(cloud.picture_digest(face.face_id)[0] for face in faces)
+        print(
+            f"external_key_slot={slot}: faults injected {sum(cloud.stats.faults_injected.values())}"
+            f"; resumed run {dict((o.value, n) for o, n in report.counts.items() if n)}"
+            f"; faces on server {len(faces)}; duplicate pictures "
+            f"{sum(n - 1 for n in pictures.values())}"
+            + (f", duplicate keys {sum(n - 1 for n in keys.values())}" if slot else "")
+        )
+
+
 async def journal_run() -> None:
     print("# journal alone: claim + mark_done per item, 64 tasks")
     n = 20_000
@@ -244,6 +298,7 @@ async def main() -> None:
         "stock": stock_runs,
         "memory": memory_run,
         "memory-http": memory_http_run,
+        "faults": fault_run,
         "journal": journal_run,
     }
     for name, run in runs.items():

@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -76,6 +77,31 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def code_revision() -> str:
+    """The commit measured, and whether the package had uncommitted changes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sunmi_face_async"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return head + (" with uncommitted changes in sunmi_face_async/" if dirty else "")
+
+
 def machine() -> dict[str, str]:
     """The facts RESULTS.md starts with."""
     cores = os.cpu_count() or 0
@@ -92,6 +118,7 @@ def machine() -> dict[str, str]:
         load = "unknown"
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "code": code_revision(),
         "machine": f"{platform.system()} {platform.release()} {platform.machine()}",
         "cpu": f"{cpu_model()}, {cores} cores ({usable} usable)",
         "load average at start": load,

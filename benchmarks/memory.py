@@ -31,11 +31,18 @@ _REPLY = b'{"code":0,"msg":"succeed","data":{"face_id":"578968751459"}}'
 
 
 def _status_kb(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
+    """VmRSS or VmHWM in KiB; without /proc (macOS), the peak from getrusage for both."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 def _handler(request: httpx.Request) -> httpx.Response:

@@ -112,7 +112,7 @@ def _throughput(results: dict[str, Any]) -> list[str]:
         "`in flight` = the most requests the server held at once while `ours` ran.",
         "",
         f"Each of aiohttp, httpx and ours ran {settings.get('rounds', 1)} time(s) per cell for "
-        f"at least {settings.get('duration_s', 0):g} s (4 round trips at long latencies), "
+        f"at least {settings.get('duration_s', 0):g} s (3 round trips at long latencies), "
         "interleaved; the table shows the median. `gather` sends as many calls as ours "
         "completed in that time, all at once, and is cut off after twice the duration.",
         "",

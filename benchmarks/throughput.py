@@ -106,7 +106,7 @@ def run(
             server.configure(delay=latency)
             current_delay = latency
         # At long latencies a run needs a few round trips to mean anything.
-        cell_duration = max(duration, 4 * latency)
+        cell_duration = max(duration, 3 * latency)
         samples: dict[str, list[dict[str, Any]]] = {}
         errors: dict[str, str] = {}
         for client in _order(concurrency, rounds):

@@ -159,7 +159,11 @@ async def stock_runs() -> None:
                     await stock.aclose()
             start += n
             figures[label].append(rate)
-            print(f"{label:<8} {rate:7.1f} req/s; CPU: fake {cpu:.0%}, client {own:.0%}")
+            cost = own / rate * 1000
+            print(
+                f"{label:<8} {rate:7.1f} req/s; CPU: fake {cpu:.0%}, client {own:.0%} "
+                f"= {cost:.2f} ms of client CPU per request"
+            )
         median = {label: statistics.median(rates) for label, rates in figures.items()}
         print(f"ratio sharded / stock (medians) = {median['sharded'] / median['stock']:.2f}")
 

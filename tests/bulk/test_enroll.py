@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import httpx
 
 from sunmi_face_async import AsyncSunmiFace
 from sunmi_face_async.bulk import (
@@ -260,3 +261,13 @@ async def test_leaving_the_loop_early_stops_every_worker(tmp_path: Path) -> None
         counts = journal.counts()
     assert counts[Status.DONE] == 5
     assert counts[Status.IN_FLIGHT] == client.faces.started - 5 > 0
+
+
+async def test_the_default_settle_time_follows_the_client_timeout(cloud: FakeSunmiCloud) -> None:
+    from sunmi_face_async.bulk._policy import default_settle
+
+    async with cloud.client(timeout=10.0) as plain:
+        assert default_settle(plain) == 15.0
+    async with cloud.client(timeout=httpx.Timeout(5.0, read=20.0)) as detailed:
+        assert default_settle(detailed) == 25.0
+    assert default_settle(object()) == 35.0

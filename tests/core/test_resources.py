@@ -226,7 +226,7 @@ async def test_with_shop_shares_the_connections(
 
 
 async def test_closing_the_owner_closes_its_clients(router: respx.MockRouter) -> None:
-    api = AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=40)
+    api = AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=10)
     clients = list(api._transport._clients)
     async with api:
         pass

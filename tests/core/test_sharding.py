@@ -1,4 +1,4 @@
-"""Connection shards: several owned httpx clients of at most 16 connections, least busy first."""
+"""Connection shards: several owned httpx clients of at most 4 connections, least busy first."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def pool_limits(http: httpx.AsyncClient) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     ("max_connections", "shards"),
-    [(1, 1), (15, 1), (16, 1), (17, 2), (32, 2), (33, 3), (40, 3), (64, 4), (100, 7)],
+    [(1, 1), (4, 1), (5, 2), (15, 4), (16, 4), (17, 5), (33, 9), (64, 16), (100, 25)],
 )
 async def test_owned_clients_are_sharded(max_connections: int, shards: int) -> None:
     async with AsyncSunmiFace(
@@ -35,15 +35,20 @@ async def test_owned_clients_are_sharded(max_connections: int, shards: int) -> N
         assert all(isinstance(http, httpx.AsyncClient) for http in clients)
         assert all(keepalive == size for size, keepalive in limits)
         sizes = [size for size, _ in limits]
-        assert max(sizes) <= 16
+        assert max(sizes) <= 4
         assert max(sizes) - min(sizes) <= 1  # balanced shards
-        # Rounding up per shard may add at most one connection per shard.
-        assert max_connections <= sum(sizes) < max_connections + shards
+        assert sum(sizes) == max_connections
 
 
-async def test_64_connections_are_four_clients_of_16() -> None:
+async def test_64_connections_are_sixteen_clients_of_4() -> None:
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=64) as api:
-        assert [pool_limits(c) for c in api._transport._clients] == [(16, 16)] * 4
+        assert [pool_limits(c) for c in api._transport._clients] == [(4, 4)] * 16
+
+
+async def test_shards_share_one_verifying_tls_context() -> None:
+    async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=12) as api:
+        contexts = {id(c._transport._pool._ssl_context) for c in api._transport._clients}  # type: ignore[attr-defined]
+        assert len(contexts) == 1
 
 
 async def test_a_callers_http_client_is_used_as_is() -> None:
@@ -87,7 +92,7 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
     route = router.post("/face/getInfo").mock(return_value=ok({"face_id": "1"}))
     in_flight = 8
     async with AsyncSunmiFace(
-        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=BASE_URL, max_connections=64
+        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=BASE_URL, max_connections=16
     ) as api:
         transport = api._transport
         used: list[int] = []
@@ -127,7 +132,7 @@ async def test_busy_count_is_released_when_a_request_fails(router: respx.MockRou
         APP_KEY,
         sunmi_shop_no=SHOP_NO,
         base_url=BASE_URL,
-        max_connections=32,
+        max_connections=8,
         retry=NO_RETRY,
     ) as api:
         with pytest.raises(TransportError):
@@ -137,6 +142,6 @@ async def test_busy_count_is_released_when_a_request_fails(router: respx.MockRou
 
 async def test_timeout_reaches_every_owned_client() -> None:
     async with AsyncSunmiFace(
-        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, timeout=4.5, max_connections=48
+        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, timeout=4.5, max_connections=12
     ) as api:
         assert [http.timeout for http in api._transport._clients] == [httpx.Timeout(4.5)] * 3

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, RetryPolicy, TransportError
+from sunmi_face_async._transport import CONNECTIONS_PER_SHARD
 
 ENVELOPE = b'{"code": 0, "msg": "", "data": {"group_list": []}}'
 
@@ -36,7 +37,7 @@ async def test_owned_clients_verify_certificates_and_host_names(max_connections:
     client = AsyncSunmiFace("APP01", "key", sunmi_shop_no="1", max_connections=max_connections)
     async with client:
         contexts = owned_ssl_contexts(client)
-        assert len(contexts) == -(-max_connections // 16)
+        assert len(contexts) == -(-max_connections // CONNECTIONS_PER_SHARD)
         for context in contexts:
             assert context.verify_mode == ssl.CERT_REQUIRED
             assert context.check_hostname is True

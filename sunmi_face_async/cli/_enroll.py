@@ -154,7 +154,7 @@ def enroll_command(
     async def body() -> tuple[EnrollReport, Path | None]:
         from ..bulk import enroll
 
-        async with state.client() as client:
+        async with state.client(max_connections=concurrency) as client:
             group_id = await _target_group(client, group, create_group)
             journal_path = _journal_path(source, group_id, journal, no_journal, resume)
             if journal_path is not None:

@@ -59,7 +59,7 @@ async def _export(
 ) -> int:
     from ..bulk import export_faces, write_csv, write_jsonl
 
-    async with state.client() as client:
+    async with state.client(max_connections=concurrency) as client:
         group_ids = [(await resolve_group(client, g)).group_id for g in groups]
         write = write_csv if fmt == "csv" else write_jsonl
         with progress_for(state, "export") as display:

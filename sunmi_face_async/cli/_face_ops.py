@@ -72,7 +72,7 @@ def delete_command(
     async def body() -> tuple[str, list[ItemResult]]:
         from ..bulk import delete_faces, export_faces
 
-        async with state.client() as client:
+        async with state.client(max_connections=concurrency) as client:
             found = await resolve_group(client, group)
             todo = ids or [f.face_id async for f in export_faces(client, [found.group_id])]
             with progress_for(state, "delete") as display:
@@ -120,7 +120,7 @@ def move_command(
     async def body() -> tuple[str, list[ItemResult]]:
         from ..bulk import export_faces, move_faces
 
-        async with state.client() as client:
+        async with state.client(max_connections=concurrency) as client:
             src = await resolve_group(client, source)
             dst = await resolve_group(client, target)
             if src.group_id == dst.group_id:

@@ -50,6 +50,9 @@ CONNECTIONS_PER_SHARD = 4
 _MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _USER_AGENT = f"sunmi-face-async/{__version__}"
 _FORM = "application/x-www-form-urlencoded"
+#: Idle connections are dropped before common 5 s server keep-alive timeouts end, so a
+#: request is not written into a socket the server is closing (an ambiguous failure).
+_KEEPALIVE_EXPIRY = 4.0
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*\Z")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -241,7 +244,11 @@ def _owned_clients(
         httpx.AsyncClient(
             verify=tls,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            limits=httpx.Limits(
+                max_connections=size,
+                max_keepalive_connections=size,
+                keepalive_expiry=_KEEPALIVE_EXPIRY,
+            ),
             headers=headers,
         )
         for size in _shard_sizes(max_connections)

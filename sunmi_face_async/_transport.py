@@ -1,13 +1,8 @@
 """The signed transport: one method that turns (endpoint, parameters) into ``data`` or an error.
 
 It adds the common parameters, signs every attempt afresh, encodes the form or multipart
-body, sends it over the least busy of its httpx clients, parses the envelope, maps failures
-to the error tree and runs the retry loop. Nothing above it deals with HTTP.
-
-Why several httpx clients: one ``httpx.AsyncClient`` with many connections spends most of its
-time in its pool's bookkeeping once dozens of requests are in flight (DESIGN.md measured 0.10
-of the ideal rate at 64 connections). Small shards (``CONNECTIONS_PER_SHARD``) keep that cost
-small, so ``max_connections`` is spread over several clients.
+body, sends it through the least busy connection pool (``_shards``), parses the envelope,
+maps failures to the error tree and runs the retry loop. Nothing above it deals with HTTP.
 """
 
 from __future__ import annotations
@@ -26,8 +21,8 @@ import httpx
 from ._convert import parse_int_text
 from ._endpoints import Endpoint
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
+from ._shards import MAX_RESPONSE_BYTES, Shards
 from ._signing import format_value, make_nonce, sign_params
-from ._version import __version__
 from .errors import (
     APIError,
     ProtocolError,
@@ -39,20 +34,11 @@ from .errors import (
 )
 from .pictures import MAX_BODY_BYTES, picture_format
 
-__all__ = ["CONNECTIONS_PER_SHARD", "Transport"]
+__all__ = ["Transport"]
 
 logger = logging.getLogger("sunmi_face_async")
 
-#: The most connections one owned httpx client gets; more are spread over several clients.
-#: httpcore's pool does work proportional to its size on every request; measured on 2 cores
-#: at 64 requests in flight, shards of 4 cost about half the CPU per request of shards of 16.
-CONNECTIONS_PER_SHARD = 4
-_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-_USER_AGENT = f"sunmi-face-async/{__version__}"
 _FORM = "application/x-www-form-urlencoded"
-#: Idle connections are dropped before common 5 s server keep-alive timeouts end, so a
-#: request is not written into a socket the server is closing (an ambiguous failure).
-_KEEPALIVE_EXPIRY = 4.0
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*\Z")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -91,22 +77,20 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.timeout = timeout
-        self._owns_clients = http_client is None
         if http_client is not None:
-            self._clients = [http_client]
+            self.shards = Shards([], timeout=timeout, client=http_client)
+        elif transport is not None:
+            self.shards = Shards([transport], timeout=timeout)
         else:
-            self._clients = _owned_clients(max_connections, timeout, transport)
-        self._busy = [0] * len(self._clients)
+            self.shards = Shards.owned(max_connections, timeout, self.base_url)
         self._urls: dict[str, httpx.URL] = {}
 
     @property
     def shard_count(self) -> int:
-        return len(self._clients)
+        return max(len(self.shards.pools), 1)
 
     async def aclose(self) -> None:
-        if self._owns_clients:
-            for client in self._clients:
-                await client.aclose()
+        await self.shards.aclose()
 
     async def call(
         self,
@@ -131,7 +115,7 @@ class Transport:
             code: int | None = None
             error: SunmiError | None
             try:
-                response, body = await self._send(request)
+                response, body = await self.shards.send(request)
             except httpx.HTTPError as exc:
                 failure, error = _classify_exception(exc, endpoint)
             else:
@@ -181,27 +165,7 @@ class Transport:
                 raise ValidationError(
                     largest, f"makes the request body {len(content)} bytes; the limit is 1 MB"
                 )
-        client = self._clients[0]
-        return client.build_request(
-            "POST", url, content=content, headers={"Content-Type": content_type}
-        )
-
-    async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
-        """Send through the least busy client; the body is None if it is over the cap."""
-        index = 0
-        if len(self._clients) > 1:
-            busy = self._busy
-            index = busy.index(min(busy))
-        self._busy[index] += 1
-        try:
-            response = await self._clients[index].send(request, stream=True)
-            try:
-                body = await _read_capped(response)
-            finally:
-                await response.aclose()
-            return response, body
-        finally:
-            self._busy[index] -= 1
+        return self.shards.build(url, content, content_type)
 
     def _log(
         self, endpoint: Endpoint, attempt: int, status: int | None, code: int | None, started: float
@@ -215,44 +179,6 @@ class Transport:
                 code if code is not None else "-",
                 (time.perf_counter() - started) * 1000,
             )
-
-
-def _shard_sizes(max_connections: int) -> list[int]:
-    """Split ``max_connections`` into as few shards of at most CONNECTIONS_PER_SHARD as can
-    hold them, as even as possible, adding up exactly."""
-    shards = -(-max_connections // CONNECTIONS_PER_SHARD)
-    base, extra = divmod(max_connections, shards)
-    return [base + 1 if index < extra else base for index in range(shards)]
-
-
-def _owned_clients(
-    max_connections: int,
-    timeout: float | httpx.Timeout,
-    transport: httpx.AsyncBaseTransport | None,
-) -> list[httpx.AsyncClient]:
-    """The httpx clients the transport owns: one per shard, sharing one TLS context.
-
-    Sharing the context matters: each client would otherwise load the CA bundle again
-    (about 35 ms apiece). A plugged-in ``transport`` manages its own connections, so it gets
-    a single client and no TLS context at all.
-    """
-    headers = {"User-Agent": _USER_AGENT}
-    if transport is not None:
-        return [httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)]
-    tls = httpx.create_ssl_context()  # verification on: CERT_REQUIRED and host names
-    return [
-        httpx.AsyncClient(
-            verify=tls,
-            timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=size,
-                max_keepalive_connections=size,
-                keepalive_expiry=_KEEPALIVE_EXPIRY,
-            ),
-            headers=headers,
-        )
-        for size in _shard_sizes(max_connections)
-    ]
 
 
 def _form(fields: Mapping[str, str]) -> bytes:
@@ -290,21 +216,6 @@ def _classify_exception(exc: httpx.HTTPError, endpoint: Endpoint) -> tuple[Failu
     return (Failure.OUTCOME_UNKNOWN if sent else Failure.NOT_SENT), error
 
 
-async def _read_capped(response: httpx.Response) -> bytes | None:
-    """The response body, or None once it grows past the cap (the rest is never read)."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > _MAX_RESPONSE_BYTES:
-        return None
-    chunks = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > _MAX_RESPONSE_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _snippet(content: bytes) -> str:
     return content[:200].decode("utf-8", "replace")
 
@@ -337,7 +248,7 @@ def _interpret(
     status = response.status_code
     if content is None:
         error = ProtocolError(
-            f"the response body is larger than {_MAX_RESPONSE_BYTES // 2**20} MB",
+            f"the response body is larger than {MAX_RESPONSE_BYTES // 2**20} MB",
             endpoint=endpoint.path,
             http_status=status,
         )

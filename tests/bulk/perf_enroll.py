@@ -39,9 +39,9 @@ from sunmi_face_async.testing import FakeCloudServer
 QUICK = "--quick" in sys.argv
 for _arg in sys.argv:
     if _arg.startswith("--per-shard="):  # experiment: the transport's connections per shard
-        import sunmi_face_async._transport as _transport
+        import sunmi_face_async._shards as _shards
 
-        _transport.CONNECTIONS_PER_SHARD = int(_arg.split("=", 1)[1])
+        _shards.CONNECTIONS_PER_SHARD = int(_arg.split("=", 1)[1])
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

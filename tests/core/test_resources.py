@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import respx
@@ -220,18 +222,25 @@ async def test_with_shop_shares_the_connections(
     await other.aclose()
     async with legacy:
         pass
-    assert not any(http.is_closed for http in client._transport._clients)
+    assert not client._transport.shards.closed
     await client.faces.get("1")
     assert route.call_count == 4
 
 
 async def test_closing_the_owner_closes_its_clients(router: respx.MockRouter) -> None:
     api = AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=10)
-    clients = list(api._transport._clients)
+    closed: list[int] = []
+    for index, pool in enumerate(api._transport.shards.pools):
+        original = pool.aclose
+
+        async def aclose(index: int = index, original: Any = original) -> None:
+            closed.append(index)
+            await original()
+
+        pool.aclose = aclose  # type: ignore[method-assign]
     async with api:
         pass
-    assert len(clients) == 3
-    assert all(http.is_closed for http in clients)
+    assert sorted(closed) == [0, 1, 2]
 
 
 async def test_from_env() -> None:

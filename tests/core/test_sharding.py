@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import httpcore
 import httpx
 import pytest
 import respx
@@ -15,9 +16,9 @@ from sunmi_face_async import AsyncSunmiFace
 from .helpers import APP_ID, APP_KEY, BASE_URL, SHOP_NO, form_fields, md5_sign, ok
 
 
-def pool_limits(http: httpx.AsyncClient) -> tuple[int, int]:
-    pool = http._transport._pool  # type: ignore[attr-defined]
-    return pool._max_connections, pool._max_keepalive_connections
+def pool_limits(pool: httpx.AsyncBaseTransport) -> tuple[int, int]:
+    core = pool._pool  # type: ignore[attr-defined]
+    return core._max_connections, core._max_keepalive_connections
 
 
 @pytest.mark.parametrize(
@@ -28,11 +29,11 @@ async def test_owned_clients_are_sharded(max_connections: int, shards: int) -> N
     async with AsyncSunmiFace(
         APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=max_connections
     ) as api:
-        clients = api._transport._clients
-        assert len(clients) == shards == api._transport.shard_count
-        assert len({id(c) for c in clients}) == shards
-        limits = [pool_limits(http) for http in clients]
-        assert all(isinstance(http, httpx.AsyncClient) for http in clients)
+        pools = api._transport.shards.pools
+        assert len(pools) == shards == api._transport.shard_count
+        assert len({id(p) for p in pools}) == shards
+        limits = [pool_limits(pool) for pool in pools]
+        assert all(isinstance(pool, httpx.AsyncHTTPTransport) for pool in pools)
         assert all(keepalive == size for size, keepalive in limits)
         sizes = [size for size, _ in limits]
         assert max(sizes) <= 4
@@ -42,12 +43,13 @@ async def test_owned_clients_are_sharded(max_connections: int, shards: int) -> N
 
 async def test_64_connections_are_sixteen_clients_of_4() -> None:
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=64) as api:
-        assert [pool_limits(c) for c in api._transport._clients] == [(4, 4)] * 16
+        assert [pool_limits(p) for p in api._transport.shards.pools] == [(4, 4)] * 16
 
 
 async def test_shards_share_one_verifying_tls_context() -> None:
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=12) as api:
-        contexts = {id(c._transport._pool._ssl_context) for c in api._transport._clients}  # type: ignore[attr-defined]
+        pools = api._transport.shards.pools
+        contexts = {id(p._pool._ssl_context) for p in pools}  # type: ignore[attr-defined]
         assert len(contexts) == 1
 
 
@@ -67,7 +69,8 @@ async def test_a_callers_http_client_is_used_as_is() -> None:
             http_client=http,
             max_connections=64,
         )
-        assert api._transport._clients == [http]
+        assert api._transport.shards.client is http
+        assert api._transport.shards.pools == []
         await api.faces.get("1")
         await api.aclose()
         assert not http.is_closed  # the caller closes its own client
@@ -102,7 +105,7 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
         def slow_send(index: int, send: Callable[..., Any]) -> Callable[..., Any]:
             async def wrapper(request: httpx.Request, **kwargs: Any) -> httpx.Response:
                 used.append(index)
-                busy_seen.append(list(transport._busy))
+                busy_seen.append(transport.shards.busy)
                 if len(used) == in_flight:
                     everyone_in.set()
                 await everyone_in.wait()  # hold every request open until all are in flight
@@ -111,15 +114,15 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
 
             return wrapper
 
-        for index, http in enumerate(transport._clients):
-            http.send = slow_send(index, http.send)  # type: ignore[method-assign]
+        for index, pool in enumerate(transport.shards.pools):
+            pool.handle_async_request = slow_send(index, pool.handle_async_request)  # type: ignore[method-assign]
 
         async with anyio.create_task_group() as tg:
             for _ in range(in_flight):
                 tg.start_soon(api.faces.get, "1")
         assert sorted(used) == [0, 0, 1, 1, 2, 2, 3, 3]
         assert busy_seen[-1] == [2, 2, 2, 2]
-        assert transport._busy == [0, 0, 0, 0]
+        assert transport.shards.busy == [0, 0, 0, 0]
     assert route.call_count == in_flight
 
 
@@ -137,11 +140,34 @@ async def test_busy_count_is_released_when_a_request_fails(router: respx.MockRou
     ) as api:
         with pytest.raises(TransportError):
             await api.faces.get("1")
-        assert api._transport._busy == [0, 0]
+        assert api._transport.shards.busy == [0, 0]
 
 
-async def test_timeout_reaches_every_owned_client() -> None:
+async def test_timeout_reaches_every_request(router: respx.MockRouter) -> None:
+    route = router.post("/face/getInfo").mock(return_value=ok({"face_id": "1"}))
     async with AsyncSunmiFace(
-        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, timeout=4.5, max_connections=12
+        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=BASE_URL, timeout=4.5, max_connections=12
     ) as api:
-        assert [http.timeout for http in api._transport._clients] == [httpx.Timeout(4.5)] * 3
+        await api.faces.get("1")
+    assert route.calls[0].request.extensions["timeout"] == httpx.Timeout(4.5).as_dict()
+
+
+@pytest.mark.parametrize(
+    ("env", "proxied"),
+    [
+        ({"HTTPS_PROXY": "http://proxy.example:3128"}, True),
+        ({"ALL_PROXY": "http://proxy.example:3128"}, True),
+        ({"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "store.sunmi.com"}, False),
+        ({}, False),
+    ],
+)
+async def test_owned_pools_honour_proxy_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], proxied: bool
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=8) as api:
+        pools = [pool._pool for pool in api._transport.shards.pools]  # type: ignore[attr-defined]
+        assert all(isinstance(p, httpcore.AsyncHTTPProxy) == proxied for p in pools)

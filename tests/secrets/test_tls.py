@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, RetryPolicy, TransportError
-from sunmi_face_async._transport import CONNECTIONS_PER_SHARD
+from sunmi_face_async._shards import CONNECTIONS_PER_SHARD
 
 ENVELOPE = b'{"code": 0, "msg": "", "data": {"group_list": []}}'
 
@@ -26,9 +26,8 @@ async def _no_sleep(seconds: float) -> None:
 
 def owned_ssl_contexts(client: AsyncSunmiFace) -> list[ssl.SSLContext]:
     contexts = []
-    for http_client in client._transport._clients:
-        pool = http_client._transport._pool  # type: ignore[attr-defined]
-        contexts.append(pool._ssl_context)
+    for pool in client._transport.shards.pools:
+        contexts.append(pool._pool._ssl_context)  # type: ignore[attr-defined]
     return contexts
 
 
@@ -54,7 +53,7 @@ async def test_callers_http_client_is_used_as_is_and_left_open() -> None:
     async with httpx.AsyncClient() as mine:
         client = AsyncSunmiFace("APP01", "key", sunmi_shop_no="1", http_client=mine)
         async with client:
-            assert client._transport._clients == [mine]
+            assert client._transport.shards.client is mine
         assert not mine.is_closed
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import urllib.request
 from typing import Any
 
+import anyio
 import httpx
 
 from ._version import __version__
@@ -61,12 +62,17 @@ class Shards:
         *,
         timeout: float | httpx.Timeout,
         client: httpx.AsyncClient | None = None,
+        capacity: int = 0,
     ) -> None:
         self.pools = pools
         self.client = client
         self.closed = False
         self._busy = [0] * max(len(pools), 1)
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # Owned pools get a gate with one place per connection: requests beyond that wait
+        # here, in O(1), instead of in httpcore's pool, whose bookkeeping grows with its queue
+        # (a naive gather over thousands of calls would otherwise crawl).
+        self._gate = anyio.Semaphore(capacity) if capacity else None
 
     @classmethod
     def owned(cls, max_connections: int, timeout: float | httpx.Timeout, base_url: str) -> Shards:
@@ -86,7 +92,7 @@ class Shards:
             )
             for size in shard_sizes(max_connections)
         ]
-        return cls(pools, timeout=timeout)
+        return cls(pools, timeout=timeout, capacity=max_connections)
 
     @property
     def busy(self) -> list[int]:
@@ -105,6 +111,12 @@ class Shards:
 
     async def send(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
         """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES."""
+        if self._gate is None:
+            return await self._exchange(request)
+        async with self._gate:
+            return await self._exchange(request)
+
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
         index = 0
         busy = self._busy
         if len(busy) > 1:

@@ -171,3 +171,34 @@ async def test_owned_pools_honour_proxy_environment(
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=8) as api:
         pools = [pool._pool for pool in api._transport.shards.pools]  # type: ignore[attr-defined]
         assert all(isinstance(p, httpcore.AsyncHTTPProxy) == proxied for p in pools)
+
+
+async def test_requests_beyond_the_connections_wait_at_the_gate(router: respx.MockRouter) -> None:
+    """Owned pools never see more requests than they have connections: the rest queue in
+    an O(1) gate, not in httpcore's pool (a naive gather over many calls stays fast)."""
+    router.post("/face/getInfo").mock(return_value=ok({"face_id": "1"}))
+    async with AsyncSunmiFace(
+        APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=BASE_URL, max_connections=6
+    ) as api:
+        inside = peak = 0
+
+        def counting(send: Callable[..., Any]) -> Callable[..., Any]:
+            async def wrapper(request: httpx.Request) -> httpx.Response:
+                nonlocal inside, peak
+                inside += 1
+                peak = max(peak, inside)
+                await anyio.sleep(0.01)
+                try:
+                    response: httpx.Response = await send(request)
+                    return response
+                finally:
+                    inside -= 1
+
+            return wrapper
+
+        for pool in api._transport.shards.pools:
+            pool.handle_async_request = counting(pool.handle_async_request)  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(api.faces.get, "1")
+    assert peak == 6

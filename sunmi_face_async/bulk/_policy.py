@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 
-from ..errors import APIError, ServerError, ThrottledError, TransportError
+from ..errors import (
+    APIError,
+    InvalidNonceError,
+    ServerError,
+    ThrottledError,
+    TimestampExpiredError,
+    TransportError,
+)
 from ._adaptive import Signal
 from .manifest import FaceUpload
 
@@ -58,9 +65,15 @@ def signal_of(exc: Exception) -> Signal:
 
 
 def surely_not_applied(exc: Exception) -> bool:
-    """Transient, and the server certainly did not apply it: worth another try later."""
+    """Transient, and the server certainly did not apply it: worth another try later.
+
+    5091 (clock) and 5092 (nonce) are gateway refusals made before anything is processed;
+    the client re-signs once at once, so one that surfaces here was refused twice.
+    """
     if isinstance(exc, TransportError):
         return not exc.sent
+    if isinstance(exc, TimestampExpiredError | InvalidNonceError):
+        return True
     return isinstance(exc, ThrottledError | ServerError) and not (
         isinstance(exc, APIError) and exc.outcome_unknown
     )

@@ -238,3 +238,19 @@ async def test_throttled_uploads_are_retried_and_shrink_the_concurrency() -> Non
     assert limits
     assert limits[0] == "concurrency 8 -> 4: throttled"
     assert len(cloud.faces_in(group_id)) == 60
+
+
+async def test_gateway_refusals_that_outlast_the_quick_retry_are_sent_again() -> None:
+    """5091/5092 mean the gateway refused the request before acting on it: an upload refused
+    twice in a row (the client retries these once) is safe to send again, so the job does."""
+    cloud = FakeSunmiCloud(seed=4)
+    async with fast_client(cloud) as client:
+        group_id = await make_group(client)
+        cloud.faults.endpoints = {"/face/add"}
+        cloud.faults.error_rates = {5091: 0.15, 5092: 0.15}
+        uploads = [FaceUpload(group_id, picture(i)) for i in range(60)]
+        report = await enroll(client, uploads, concurrency=6, retry_delay=0).run()
+    assert cloud.stats.faults_injected  # the gateway did refuse
+    assert report.counts[Outcome.DONE] == 60, (report.counts, report.failures)
+    assert len(cloud.faces_in(group_id)) == 60
+    assert duplicate_pictures(cloud, group_id) == 0

@@ -15,6 +15,18 @@ from ._base import Resource
 __all__ = ["Faces"]
 
 
+def _attributes(
+    name: object, gender: object, age_range: object, customer_values: object
+) -> dict[str, object]:
+    """The checked wire form of a face's optional attributes (shared by add and update)."""
+    return {
+        "name": check.optional_str("name", name),
+        "gender": check.enum_value("gender", gender, Gender),
+        "age_range": check.enum_value("age_range", age_range, AgeRange),
+        **check.custom_slots("customer_values", customer_values, "customer_value"),
+    }
+
+
 class Faces(Resource):
     """Face endpoints of one store."""
 
@@ -41,12 +53,9 @@ class Faces(Resource):
         the server: an unknown outcome raises with ``outcome_unknown`` set, so a caller can
         look the face up instead of uploading it twice (the bulk layer does that).
         """
-        params: dict[str, object] = {
+        params = {
             "group_id": check.nonempty_str("group_id", group_id),
-            "name": check.optional_str("name", name),
-            "gender": check.enum_value("gender", gender, Gender),
-            "age_range": check.enum_value("age_range", age_range, AgeRange),
-            **check.custom_slots("customer_values", customer_values, "customer_value"),
+            **_attributes(name, gender, age_range, customer_values),
         }
         picture = await read_picture(pic)
         data = await self._call(ep.FACE_ADD, params, pic=picture)
@@ -69,13 +78,10 @@ class Faces(Resource):
         age_range: AgeRange | int | None = None,
         customer_values: Sequence[str | None] | None = None,
     ) -> None:
-        params: dict[str, object] = {
+        params = {
             "group_id": check.nonempty_str("group_id", group_id),
             "face_id": check.nonempty_str("face_id", face_id),
-            "name": check.optional_str("name", name),
-            "gender": check.enum_value("gender", gender, Gender),
-            "age_range": check.enum_value("age_range", age_range, AgeRange),
-            **check.custom_slots("customer_values", customer_values, "customer_value"),
+            **_attributes(name, gender, age_range, customer_values),
         }
         await self._call(ep.FACE_UPDATE, params)
 

@@ -50,7 +50,7 @@ def _environment_proxy(base_url: str) -> str | None:
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass(url.host):
         return None
-    return proxy
+    return proxy if "://" in proxy else f"http://{proxy}"  # as httpx reads HTTPS_PROXY=host:port
 
 
 class Shards:
@@ -111,6 +111,8 @@ class Shards:
 
     async def send(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
         """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES."""
+        if self.closed:
+            raise RuntimeError("the client has been closed; open a new AsyncSunmiFace")
         if self._gate is None:
             return await self._exchange(request)
         async with self._gate:

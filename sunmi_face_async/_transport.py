@@ -76,7 +76,8 @@ class Transport:
         self._key = _Secret(app_key)
         self.base_url = base_url.rstrip("/")
         self.retry = retry
-        self.timeout = timeout
+        # What bounds a request: the caller's client's own timeout when one is given.
+        self.timeout = http_client.timeout if http_client is not None else timeout
         if http_client is not None:
             self.shards = Shards([], timeout=timeout, client=http_client)
         elif transport is not None:

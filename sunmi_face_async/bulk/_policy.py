@@ -72,6 +72,8 @@ def surely_not_applied(exc: Exception) -> bool:
     """
     if isinstance(exc, TransportError):
         return not exc.sent
+    if isinstance(exc, APIError) and exc.outcome_unknown:
+        return False  # e.g. a gateway 5xx whose body carried 5091: it may have been applied
     if isinstance(exc, TimestampExpiredError | InvalidNonceError):
         return True
     return isinstance(exc, ThrottledError | ServerError) and not (

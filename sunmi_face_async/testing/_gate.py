@@ -8,41 +8,16 @@ its signature is valid, so forged requests cannot burn nonces.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Literal
 
 from .._signing import is_valid_nonce, verify_sign
+from .._webhook_cache import ReplayCache
 from ._store import FakeAPIError
 
-__all__ = ["AuthFailure", "Gatekeeper", "NonceCache"]
+__all__ = ["AuthFailure", "Gatekeeper"]
 
 AuthFailure = Literal["code", "http401"]
-
-
-class NonceCache:
-    """The ``(app_id, random)`` pairs seen recently. Memory is bounded by rate × window."""
-
-    def __init__(self) -> None:
-        self._expiry: dict[tuple[str, str], float] = {}
-        self._queue: deque[tuple[float, tuple[str, str]]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-    def add(self, key: tuple[str, str], expires_at: float, now: float) -> bool:
-        """Remember ``key`` until ``expires_at``; False when it is still remembered."""
-        queue = self._queue
-        while queue and queue[0][0] < now:
-            _, old = queue.popleft()
-            if self._expiry.get(old, now) < now:
-                del self._expiry[old]
-        if key in self._expiry:
-            return False
-        self._expiry[key] = expires_at
-        # Expiries are appended roughly in order; a late one only delays pruning a little.
-        queue.append((expires_at, key))
-        return True
 
 
 class Gatekeeper:
@@ -62,7 +37,9 @@ class Gatekeeper:
         self.window = window
         self.clock = clock
         self.auth_failure = auth_failure
-        self.nonces = NonceCache()
+        # The webhook's replay cache: entries expire with the window; the cap is far above
+        # what a loopback benchmark can send in one window.
+        self.nonces = ReplayCache(max_entries=5_000_000)
 
     def _auth_error(self, code: int, msg: str) -> FakeAPIError:
         if self.auth_failure == "http401" and code == 5090:
@@ -88,7 +65,9 @@ class Gatekeeper:
         now = self.clock()
         if abs(now - int(stamp)) > self.window:
             raise self._auth_error(5091, "timestamp expired")
-        if not self.nonces.add((params["app_id"], nonce), int(stamp) + self.window, now):
+        if not self.nonces.add(
+            (params["app_id"], nonce), expires_at=int(stamp) + self.window, now=now
+        ):
             raise self._auth_error(5092, "random was already used")
         shop = params.get("sunmi_shop_no") or params.get("shop_id")
         if not shop:

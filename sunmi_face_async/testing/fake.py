@@ -20,6 +20,7 @@ import httpx
 
 from .._convert import parse_face, parse_group
 from ..models import Face, FaceGroup
+from ..pictures import MAX_BODY_BYTES
 from ._gate import AuthFailure, Gatekeeper
 from ._store import FaceRecord, Limits, MoveStrategy, Store
 from .faults import Fault, Faults
@@ -82,7 +83,7 @@ class FakeSunmiCloud:
         faults: Faults | None = None,
         auth_failure: AuthFailure = "code",
         timestamp_window: float = 600.0,
-        max_body_size: int = 1024 * 1024,
+        max_body_size: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
         push_on_add: bool = False,
         push_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,

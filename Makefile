@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-quick docs docs-serve clean
+.PHONY: demo test lint typecheck pytest test-all-pythons bench bench-quick docs docs-serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# The suite on every CPython 3.10-3.13 found (pyenv or python3.X on PATH), each in its own
+# .venv-3.X with '.[test]' only; lint and mypy stay with the main venv.
+test-all-pythons:
+	bash .ci/test-all-pythons
+
 # The documentation site: docs/ and the API reference from the docstrings, into site/.
 # --strict: a broken link, a missing reference or a docstring warning fails the build.
 docs: $(STAMP)
@@ -43,4 +48,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) build dist site *.egg-info
+	rm -rf $(VENV) .venv-3.* build dist site *.egg-info

@@ -9,8 +9,11 @@ It runs under any ASGI server too: ``uvicorn --factory examples.webhook_receiver
 
 SUNMI retries a delivery that got no 2xx up to 4 times, so the same event can arrive
 several times. Two layers make that harmless: ``callback_app`` acknowledges a duplicate it
-remembers without calling the handler, and the table's primary key (the event's
-fingerprint) makes the insert idempotent even after a restart has emptied that memory.
+remembers without calling the handler (its memory is a ``SqliteReplayCache`` in the same
+file, so it survives restarts and is shared by several workers, e.g. ``uvicorn --workers 4``),
+and the table's primary key (the event's fingerprint) makes the insert idempotent whatever
+happens. When the replay cache is full, new events get 503 with ``Retry-After`` and SUNMI
+delivers them again later; nothing it remembers is forgotten early.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from sunmi_face_async.webhook import PushEvent, callback_app
+from sunmi_face_async.webhook import PushEvent, SqliteReplayCache, callback_app
 
 logger = logging.getLogger("webhook_receiver")
 
@@ -97,7 +100,7 @@ def create_app(app_key: str, db_path: str | Path) -> ASGIApp:
             "stored" if new else "already stored",
         )
 
-    return callback_app(on_event, app_key)
+    return callback_app(on_event, app_key, cache=SqliteReplayCache(db_path))
 
 
 def from_env() -> ASGIApp:

@@ -2,7 +2,7 @@
 
 SUNMI POSTs form-encoded callbacks signed with the integrator's app_key by the same rule as
 requests. :func:`verify_callback` checks the sign in constant time, the timestamp window and,
-given a :class:`ReplayCache`, that the same signed delivery is not accepted twice.
+given a replay cache, that the same signed delivery is not accepted twice.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ._signing import FILE_FIELDS, verify_sign
-from ._webhook_cache import ReplayCache
+from ._webhook_cache import ReplayStore
 from .errors import SunmiError
 
 __all__ = [
@@ -176,7 +176,7 @@ def verify_callback(
     app_key: str,
     *,
     max_age: float = DEFAULT_MAX_AGE,
-    seen: ReplayCache | None = None,
+    seen: ReplayStore | None = None,
     now: float | None = None,
 ) -> PushEvent:
     """Authenticate a callback form and return its event.
@@ -185,7 +185,9 @@ def verify_callback(
     constant time (:class:`InvalidSignatureError`), the rest of the form, the timestamp within
     ``max_age`` seconds of ``now`` (:class:`ExpiredCallbackError`) and, when ``seen`` is given,
     that this signed delivery is new (:class:`ReplayedCallbackError`, which carries the event).
-    Only authentic deliveries are remembered in ``seen``.
+    Only authentic deliveries are remembered in ``seen``. A full ``seen`` never forgets an
+    unexpired delivery: it raises ``ReplayCacheFullError`` (``retry_after`` seconds until
+    room frees up), which a receiver answers with 503 and ``Retry-After``, not processing it.
     """
     if not app_key:
         raise ValueError("app_key must not be empty")

@@ -12,13 +12,20 @@ each callback and acknowledge duplicates without processing them twice::
     app = callback_app(on_event, app_key)  # any ASGI server: uvicorn module:app
 
 For other frameworks, call :func:`verify_callback` on the decoded form with a shared
-:class:`ReplayCache` and treat :class:`ReplayedCallbackError` as "acknowledge, do nothing".
+:class:`ReplayCache` and treat :class:`ReplayedCallbackError` as "acknowledge, do nothing"
+and :class:`ReplayCacheFullError` as "answer 503 with ``Retry-After``, do nothing".
+
+A replay inside the timestamp window is never processed twice: a replay cache never forgets
+an unexpired entry, and refuses new ones while it is full. :class:`ReplayCache` lives in
+memory (one process, lost on restart); :class:`SqliteReplayCache` keeps the entries in a file
+shared by restarts and worker processes: ``callback_app(on_event, app_key,
+cache=SqliteReplayCache("replay.sqlite"))``.
 """
 
 from __future__ import annotations
 
-from ._webhook_asgi import DEFAULT_REMEMBER, callback_app
-from ._webhook_cache import ReplayCache
+from ._webhook_asgi import DEFAULT_LEASE, DEFAULT_REMEMBER, callback_app
+from ._webhook_cache import ReplayCache, ReplayCacheError, ReplayCacheFullError, ReplayStore
 from ._webhook_events import (
     DEFAULT_MAX_AGE,
     CallbackError,
@@ -30,8 +37,10 @@ from ._webhook_events import (
     parse_callback,
     verify_callback,
 )
+from ._webhook_sqlite import SqliteReplayCache
 
 __all__ = [
+    "DEFAULT_LEASE",
     "DEFAULT_MAX_AGE",
     "DEFAULT_REMEMBER",
     "CallbackError",
@@ -40,7 +49,11 @@ __all__ = [
     "MalformedCallbackError",
     "PushEvent",
     "ReplayCache",
+    "ReplayCacheError",
+    "ReplayCacheFullError",
+    "ReplayStore",
     "ReplayedCallbackError",
+    "SqliteReplayCache",
     "callback_app",
     "parse_callback",
     "verify_callback",

@@ -15,6 +15,7 @@ from sunmi_face_async.webhook import (
     MalformedCallbackError,
     PushEvent,
     ReplayCache,
+    ReplayCacheFullError,
     ReplayedCallbackError,
     parse_callback,
     verify_callback,
@@ -111,6 +112,24 @@ def test_replayed_delivery_is_refused_but_carries_the_event(make_form: MakeForm)
     assert caught.value.event == first
     # A fresh delivery of the same content (new random, new sign) is a new delivery.
     assert verify_callback(make_form(random="Zz9yY8xx"), APP_KEY, seen=seen, now=NOW).event == 1001
+
+
+def test_a_full_replay_cache_refuses_new_deliveries_and_still_catches_replays(
+    make_form: MakeForm,
+) -> None:
+    seen = ReplayCache(3)
+    forms = [make_form(random=f"Rand{i}abc") for i in range(4)]
+    for form in forms[:3]:
+        verify_callback(form, APP_KEY, seen=seen, now=NOW)
+    with pytest.raises(ReplayCacheFullError) as full:
+        verify_callback(forms[3], APP_KEY, seen=seen, now=NOW + 10)
+    assert full.value.retry_after == 290  # the deliveries expire with the 300 s window
+    for form in forms[:3]:
+        with pytest.raises(ReplayedCallbackError):
+            verify_callback(form, APP_KEY, seen=seen, now=NOW + 10)
+    # Once the first three leave the window, a new delivery gets in.
+    later = make_form(random="Later123", timestamp=NOW + 301)
+    assert verify_callback(later, APP_KEY, seen=seen, now=NOW + 301).random == "Later123"
 
 
 def test_replay_after_the_window_is_expired_not_accepted(make_form: MakeForm) -> None:

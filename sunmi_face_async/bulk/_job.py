@@ -8,28 +8,40 @@ once, settle what is found, send the rest again.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sized
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+    Sized,
+)
 from contextlib import aclosing
 from typing import Any
 
 import anyio
 import attrs
 
-from ..errors import ValidationError
+from ..errors import ThrottledError, ValidationError
 from ._engine import BulkMap
+from ._naming import duplicate_reason
 from ._pictures import load_picture
 from ._policy import (
+    about,
     backoff,
+    customer_values,
     fallback_key,
     in_shard,
     item_key,
+    job_identity,
     signal_of,
     surely_not_applied,
 )
 from ._ratelimit import RateLimiter
+from ._reconcile import give_up, reconcile
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
-from .export import export_faces
+from ._tracking import Tracker
 from .journal import Claim, Journal, Status
 from .manifest import FaceUpload, ManifestError
 
@@ -65,6 +77,10 @@ class EnrollOptions:
     reconcile_rounds: int
     retry_delay: float
     settle: float
+    resume: bool | None = None
+    job: Mapping[str, Any] | None = None
+    job_settings: Mapping[str, Any] | None = None
+    max_listed: int | None = 1000
 
 
 class EnrollJob:
@@ -97,8 +113,12 @@ class EnrollJob:
         self._journal_arg = options.journal
         self._journal: Journal | None = None
         self._started = 0.0
-        self._total = len(uploads) if isinstance(uploads, Sized) else None
-        self.report = EnrollReport()
+        self.report = EnrollReport(max_listed=options.max_listed)
+        self._track = Tracker(options.shard)
+        if isinstance(uploads, Sequence):
+            self._track.count(uploads)
+        elif isinstance(uploads, Sized):
+            self._track.count_unsized(len(uploads))
         # One limiter for every pass. The engine applies it (and the concurrency cap) only
         # around each request, so picture reads and journal writes overlap with requests and
         # cannot bunch them up.
@@ -142,7 +162,7 @@ class EnrollJob:
             return Journal(""), True
         if isinstance(self._journal_arg, Journal):
             return self._journal_arg, False
-        return Journal(self._journal_arg), True
+        return Journal(self._journal_arg, resume=self._options.resume), True
 
     async def _results(self) -> AsyncGenerator[ItemResult, None]:
         self._started = anyio.current_time()
@@ -150,29 +170,44 @@ class EnrollJob:
         self._journal = journal
         finished = False
         try:
-            deferred: list[tuple[FaceUpload, str]] = []
-            engine = self._make_engine(self._uploads, self._process)
-            async with aclosing(engine.__aiter__()) as steps:
-                async for step in steps:
-                    if step.deferred is not None:
-                        deferred.append(step.deferred)
-                    elif step.result is not None:
-                        yield self._finish(step.result)
-            for _ in range(self._rounds):
-                if not deferred:
-                    break
-                pending, deferred = deferred, []
-                async with aclosing(self._reconcile(pending, deferred)) as results:
-                    async for result in results:
-                        yield result
-            for upload, key in deferred:
-                yield self._finish(await self._give_up(upload, key))
+            journal.open()
+            journal.bind(
+                job_identity(self._client, self._slot, self._shard, self._options.job),
+                self._options.job_settings,
+            )
+            async with aclosing(self._passes()) as results:
+                async for result in results:
+                    yield result
             finished = True
+        except Exception:
+            if journal.broken is not None:
+                # Every worker saw the same broken journal: one error, naming file and cause.
+                raise journal.broken from None
+            raise
         finally:
             self.report.elapsed = anyio.current_time() - self._started
             self.report.cancelled = not finished
             if owned:
                 journal.close()
+
+    async def _passes(self) -> AsyncGenerator[ItemResult, None]:
+        deferred: list[tuple[FaceUpload, str]] = []
+        engine = self._make_engine(self._uploads, self._process)
+        async with aclosing(engine.__aiter__()) as steps:
+            async for step in steps:
+                if step.deferred is not None:
+                    deferred.append(step.deferred)
+                elif step.result is not None:
+                    yield self._finish(step.result)
+        for _ in range(self._rounds):
+            if not deferred:
+                break
+            pending, deferred = deferred, []
+            async with aclosing(reconcile(self, pending, deferred)) as results:
+                async for result in results:
+                    yield result
+        for upload, key in deferred:
+            yield self._finish(await give_up(self, upload, key))
 
     def _make_engine(
         self, items: Iterable[Any] | AsyncIterable[Any], fn: Callable[[Any], Any]
@@ -191,69 +226,6 @@ class EnrollJob:
         self._engine = engine
         return engine
 
-    async def _reconcile(
-        self, deferred: list[tuple[FaceUpload, str]], again: list[tuple[FaceUpload, str]]
-    ) -> AsyncGenerator[ItemResult, None]:
-        """List each group once, settle what is found, send the rest again (unknown
-        outcomes of the new sends go to ``again``)."""
-        assert self._slot is not None
-        assert self._journal is not None
-        by_group: dict[str, dict[str, FaceUpload]] = {}
-        for upload, key in deferred:
-            by_group.setdefault(upload.group_id, {})[key] = upload
-        resend: list[tuple[FaceUpload, str]] = []
-        for group_id, wanted in by_group.items():
-            await self._wait_to_settle(group_id, wanted)
-            try:
-                found = await self._list_keys(group_id, wanted.keys())
-            except Exception as exc:
-                # Without the listing nothing is known: report the items, never send blindly.
-                why = f"could not list group {group_id} to reconcile: {exc}"
-                for key, upload in wanted.items():
-                    self._event("reconcile", key, detail="listing failed")
-                    await self._journal.mark_unknown(key, why)
-                    result = ItemResult(key, Outcome.UNKNOWN, None, why, upload.line, upload)
-                    yield self._finish(result)
-                continue
-            for key, upload in wanted.items():
-                face_id = found.get(key)
-                self._event("reconcile", key, detail="found" if face_id else "absent, resending")
-                if face_id is None:
-                    resend.append((upload, key))
-                    continue
-                await self._journal.mark_done(key, face_id)
-                yield self._finish(
-                    ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload)
-                )
-        engine = self._make_engine(resend, self._resend)
-        async with aclosing(engine.__aiter__()) as steps:
-            async for step in steps:
-                if step.deferred is not None:
-                    again.append(step.deferred)
-                elif step.result is not None:
-                    yield self._finish(step.result)
-
-    async def _wait_to_settle(self, group_id: str, wanted: dict[str, FaceUpload]) -> None:
-        """Let uploads a killed run still had on the wire land before the group is listed."""
-        deadlines = [self._not_before.pop(key) for key in wanted if key in self._not_before]
-        wait = max(deadlines, default=0.0) - time.time()
-        if wait > 0:
-            self._event(
-                "reconcile", None, detail=f"waiting {wait:.1f} s before listing group {group_id}"
-            )
-            await anyio.sleep(wait)
-
-    async def _list_keys(self, group_id: str, wanted: Iterable[str]) -> dict[str, str]:
-        """The face_id of each wanted external key found in the group's slot."""
-        assert self._slot is not None
-        wanted = set(wanted)
-        found: dict[str, str] = {}
-        async for face in export_faces(self._client, group_id):
-            value = face.customer_value(self._slot)
-            if value in wanted and value not in found:
-                found[value] = face.face_id
-        return found
-
     # -- one item ---------------------------------------------------------------------------
 
     async def _process(self, entry: Entry) -> _Step | None:
@@ -266,25 +238,27 @@ class EnrollJob:
         upload = entry
         fallback = fallback_key(upload)
         if upload.external_key and not in_shard(upload.external_key, self._shard):
+            self._track.seen(keyed=True, taken=False)
             return None
         try:
             values = self._customer_values(upload)
             data, digest = await load_picture(upload.pic)
         except ValidationError as exc:
+            self._track.seen(keyed=bool(upload.external_key), taken=True)
             return _Step(ItemResult(fallback, Outcome.INVALID, None, str(exc), upload.line, upload))
         key = item_key(upload, digest)
-        if not in_shard(key, self._shard):
+        taken = in_shard(key, self._shard)
+        self._track.seen(keyed=bool(upload.external_key), taken=taken)
+        if not taken:
             return None
         assert self._journal is not None
-        decision, detail = await self._journal.claim(key, upload.group_id, digest, line=upload.line)
+        decision, detail = await self._journal.claim(
+            key, upload.group_id, digest, line=upload.line, about=about(upload, values)
+        )
         if decision is Claim.SKIP:
             return _Step(ItemResult(key, Outcome.SKIPPED, detail, None, upload.line, upload))
         if decision is Claim.DUPLICATE:
-            why = f"the same picture as {detail} in group {upload.group_id} was already sent"
-            if detail == key and upload.external_key:
-                why = "this external key was already enrolled in this job"
-            elif detail == key:
-                why = f"the same picture was already sent to group {upload.group_id} in this job"
+            why = await duplicate_reason(self._journal, upload, key, detail)
             return _Step(ItemResult(key, Outcome.DUPLICATE, None, why, upload.line, upload))
         if decision is Claim.UNKNOWN:
             state = await self._journal.state(key)
@@ -343,7 +317,12 @@ class EnrollJob:
                 if surely_not_applied(error) and attempt < self._max_attempts:
                     on_the_wire = False  # the last try surely did not land
                     self._event("retry", key, attempt=attempt + 1, detail=str(error))
-                    await anyio.sleep(backoff(error, attempt, self._retry_delay))
+                    why = "throttled" if isinstance(error, ThrottledError) else "refused"
+                    self._retrying(why, +1)
+                    try:
+                        await anyio.sleep(backoff(error, attempt, self._retry_delay))
+                    finally:
+                        self._retrying(why, -1)
                     continue
                 await self._journal.mark_failed(key, str(error))
                 return _Step(ItemResult(key, Outcome.FAILED, None, str(error), upload.line, upload))
@@ -360,38 +339,35 @@ class EnrollJob:
             return _Step(deferred=(upload, key))
         return _Step(ItemResult(key, Outcome.UNKNOWN, None, why, upload.line, upload))
 
-    async def _give_up(self, upload: FaceUpload, key: str) -> ItemResult:
-        why = f"still unknown after {self._rounds} reconciliation rounds"
-        if self._journal is not None:
-            await self._journal.mark_unknown(key, why)
-        return ItemResult(key, Outcome.UNKNOWN, None, why, upload.line, upload)
-
     def _customer_values(self, upload: FaceUpload) -> list[str] | None:
-        values = list(upload.customer_values)
-        if len(values) > 5:
-            raise ValidationError("customer_values", "at most 5 values")
-        if self._slot is None or not upload.external_key:
-            return values or None
-        values += [""] * (self._slot - len(values))
-        held = values[self._slot - 1]
-        if held and held != upload.external_key:
-            raise ValidationError(
-                "customer_values",
-                f"slot {self._slot} holds {held!r}, but it carries the external key",
-            )
-        values[self._slot - 1] = upload.external_key
-        return values
+        return customer_values(upload, self._slot)
 
     # -- bookkeeping ------------------------------------------------------------------------
 
     def _finish(self, result: ItemResult) -> ItemResult:
         self.report.add(result)
         self._event("item_done", result.key, outcome=result.outcome, detail=result.error or "")
+        self._progress()
+        return result
+
+    def _progress(self) -> None:
         if self._on_progress is not None:
             in_flight = self._engine.stats.in_flight if self._engine else 0
             elapsed = anyio.current_time() - self._started
-            self._on_progress(self.report.progress(self._total, in_flight, elapsed))
-        return result
+            total, phase = self._track.total, self._track.text()
+            self._on_progress(self.report.progress(total, in_flight, elapsed, phase))
+
+    def _set_phase(self, phase: str) -> None:
+        """Say what the job does now (an event and a progress snapshot), if it changed."""
+        if phase != self._track.phase:
+            self._track.phase = phase
+            self._event("phase", None, detail=phase)
+            self._progress()
+
+    def _retrying(self, why: str, step: int) -> None:
+        self._track.retrying[why] += step
+        self._event("phase", None, detail=self._track.text())
+        self._progress()
 
     def _event(
         self,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -15,16 +17,20 @@ from ..errors import (
     ThrottledError,
     TimestampExpiredError,
     TransportError,
+    ValidationError,
 )
 from ._adaptive import Signal
 from .manifest import FaceUpload
 
 __all__ = [
+    "about",
     "backoff",
+    "customer_values",
     "default_settle",
     "fallback_key",
     "in_shard",
     "item_key",
+    "job_identity",
     "signal_of",
     "surely_not_applied",
 ]
@@ -97,3 +103,56 @@ def default_settle(client: Any) -> float:
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
         return float(timeout) + 5.0
     return 35.0
+
+
+def about(upload: FaceUpload, values: list[str] | None) -> dict[str, Any]:
+    """What the journal keeps to name an item and to check for it later: never the picture."""
+    pic = upload.pic
+    return {
+        "picture": os.fspath(pic) if isinstance(pic, str | os.PathLike) else None,
+        "name": upload.name,
+        "external_key": upload.external_key,
+        "attributes": {
+            "gender": _plain(upload.gender),
+            "age_range": _plain(upload.age_range),
+            "customer_values": list(values or ()),
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, enum.IntEnum) else value
+
+
+def customer_values(upload: FaceUpload, slot: int | None) -> list[str] | None:
+    """The upload's custom values, its external key put in ``slot`` (1 to 5) if any."""
+    values = list(upload.customer_values)
+    if len(values) > 5:
+        raise ValidationError("customer_values", "at most 5 values")
+    if slot is None or not upload.external_key:
+        return values or None
+    values += [""] * (slot - len(values))
+    held = values[slot - 1]
+    if held and held != upload.external_key:
+        raise ValidationError(
+            "customer_values", f"slot {slot} holds {held!r}, but it carries the external key"
+        )
+    values[slot - 1] = upload.external_key
+    return values
+
+
+def job_identity(
+    client: Any, slot: int | None, shard: tuple[int, int] | None, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What makes a job this job: the store, the key slot, the shard, and the caller's
+    ``extra`` (e.g. the source and target group). A journal refuses another identity."""
+    store = getattr(client, "store", None)
+    base_url = getattr(client, "base_url", None)
+    identity: dict[str, Any] = {
+        "store": dict(store) if isinstance(store, Mapping) else None,
+        "base_url": base_url if isinstance(base_url, str) else None,
+        "external_key_slot": slot,
+        "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
+    }
+    identity.update(extra or {})
+    return identity

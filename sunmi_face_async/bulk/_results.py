@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from ._naming import describe, label
+
 __all__ = ["BulkEvent", "EnrollReport", "ItemResult", "Outcome", "Progress"]
 
 
@@ -68,22 +70,27 @@ class Progress:
     in_flight: int
     elapsed: float
     rate: float
+    #: What the job is doing besides uploading, e.g. ``reconciling 32``; empty otherwise.
+    phase: str = ""
 
 
 @attrs.define
 class EnrollReport:
     """Counts by outcome, the failures with their reasons, elapsed time and throughput.
 
-    ``failures`` keeps the first ``max_listed`` failed, invalid or unknown items; the counts
-    are always complete.
+    ``failures`` (key, reason) and ``unknown`` (keys) keep the first ``max_listed`` failed,
+    invalid or unknown items; ``listed`` names them for people (manifest line, file, name,
+    external key, reason; see ``ItemResult``), duplicates too. ``max_listed=None`` keeps
+    every one. The counts are always complete.
     """
 
     counts: dict[Outcome, int] = attrs.field(factory=lambda: dict.fromkeys(Outcome, 0))
     failures: list[tuple[str, str]] = attrs.field(factory=list)
     unknown: list[str] = attrs.field(factory=list)
+    listed: list[dict[str, Any]] = attrs.field(factory=list)
     elapsed: float = 0.0
     sent: int = 0
-    max_listed: int = 1000
+    max_listed: int | None = 1000
     cancelled: bool = False
 
     @property
@@ -98,13 +105,29 @@ class EnrollReport:
     def add(self, result: ItemResult) -> None:
         self.counts[result.outcome] += 1
         if result.outcome in (Outcome.FAILED, Outcome.INVALID):
-            if len(self.failures) < self.max_listed:
+            if self._room(self.failures):
                 where = f"line {result.line}: " if result.line is not None else ""
                 self.failures.append((result.key, where + (result.error or "")))
-        elif result.outcome is Outcome.UNKNOWN and len(self.unknown) < self.max_listed:
+        elif result.outcome is Outcome.UNKNOWN and self._room(self.unknown):
             self.unknown.append(result.key)
+        _listed = (Outcome.FAILED, Outcome.INVALID, Outcome.UNKNOWN, Outcome.DUPLICATE)
+        if result.outcome in _listed and self._room(self.listed):
+            named = describe(result.item, result.line)
+            self.listed.append(
+                {"outcome": result.outcome.value, **named, "reason": result.error or ""}
+            )
 
-    def progress(self, total: int | None, in_flight: int, elapsed: float) -> Progress:
+    def _room(self, kept: list[Any]) -> bool:
+        return self.max_listed is None or len(kept) < self.max_listed
+
+    def named(self, *outcomes: Outcome) -> list[dict[str, Any]]:
+        """The listed items with these outcomes, each with a ``label`` for people."""
+        wanted = {o.value for o in outcomes}
+        return [{**i, "label": label(i)} for i in self.listed if i["outcome"] in wanted]
+
+    def progress(
+        self, total: int | None, in_flight: int, elapsed: float, phase: str = ""
+    ) -> Progress:
         """A ``Progress`` snapshot of the counts so far."""
         counts = self.counts
         return Progress(
@@ -116,6 +139,7 @@ class EnrollReport:
             in_flight=in_flight,
             elapsed=elapsed,
             rate=self.total / elapsed if elapsed > 0 else 0.0,
+            phase=phase,
         )
 
     @property
@@ -134,8 +158,7 @@ class EnrollReport:
             "counts": {outcome.value: n for outcome, n in self.counts.items()},
             "total": self.total,
             "sent": self.sent,
-            "failures": [{"key": k, "reason": r} for k, r in self.failures],
-            "unknown": list(self.unknown),
+            "items": list(self.listed),
             "advice": self.advice,
             "elapsed": round(self.elapsed, 3),
             "throughput": round(self.throughput, 1),

@@ -12,7 +12,7 @@ the report.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
 from ._job import EnrollJob, EnrollOptions
@@ -45,6 +45,10 @@ def enroll(
     reconcile_rounds: int = 3,
     retry_delay: float = 0.25,
     settle: float | None = None,
+    resume: bool | None = None,
+    job: Mapping[str, Any] | None = None,
+    job_settings: Mapping[str, Any] | None = None,
+    max_listed: int | None = 1000,
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
@@ -58,6 +62,15 @@ def enroll(
     Uploads an earlier (killed) run left in flight may still land on the server for a while:
     they are reconciled only ``settle`` seconds after they were sent (default: the client's
     ``timeout`` plus 5 s, else 35 s), waiting if the earlier run died less than that ago.
+
+    A journal belongs to one job: the first run records the store, ``external_key_slot``,
+    ``shard`` and ``job`` (what else identifies the job, e.g. the source and the target
+    group; JSON-able) with ``job_settings`` (kept, not compared); a later run whose values
+    differ raises ``JournalMismatchError`` naming each difference. ``resume=True`` refuses
+    a missing, empty or damaged journal (``JournalError``) instead of starting afresh; a
+    damaged file is refused whatever ``resume`` says, and a failed journal write (full disk,
+    read-only folder) ends the job with one ``JournalError`` naming the file and the cause.
+    ``max_listed`` bounds the items the report names (None: all).
     """
     if external_key_slot is not None and not 1 <= external_key_slot <= 5:
         raise ValueError("external_key_slot must be 1 to 5")
@@ -83,5 +96,9 @@ def enroll(
         reconcile_rounds=reconcile_rounds,
         retry_delay=retry_delay,
         settle=default_settle(client) if settle is None else settle,
+        resume=resume,
+        job=job,
+        job_settings=job_settings,
+        max_listed=max_listed,
     )
     return EnrollJob(client, uploads, options)

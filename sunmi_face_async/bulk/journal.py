@@ -10,36 +10,30 @@ items per second.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import attrs
 
-__all__ = ["Claim", "Journal", "JournalRow", "Status"]
+from ._journal_file import (
+    SCHEMA_VERSION,
+    JournalError,
+    JournalMismatchError,
+    connect,
+    failure,
+    job_differences,
+)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    key TEXT PRIMARY KEY,
-    group_id TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    face_id TEXT,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    run_id TEXT,
-    line INTEGER,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_by_picture ON items (group_id, content_hash);
-"""
+__all__ = ["Claim", "Journal", "JournalError", "JournalMismatchError", "JournalRow", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -71,6 +65,11 @@ class JournalRow:
     line: int | None
     created_at: float
     updated_at: float
+    picture: str | None = None
+    name: str | None = None
+    external_key: str | None = None
+    #: gender, age_range and customer_values as sent (JSON-able), if recorded.
+    attributes: Mapping[str, Any] | None = None
 
 
 class _Op:
@@ -87,45 +86,70 @@ class Journal:
     """A SQLite journal in WAL mode at ``path`` (``":memory:"``-like private use: ``""``).
 
     Open the same path again to resume a job. Use it from one event loop at a time.
+    ``resume=True`` insists that the file exists and holds a job (a missing, empty or
+    damaged file raises ``JournalError`` instead of starting afresh). Every existing file is
+    checked when opened. Once a write fails (full disk, read-only folder), the journal is
+    broken: every later call raises the same ``JournalError``, naming the file and the cause.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, resume: bool | None = None) -> None:
         self.path = os.fspath(path)
+        self.resume = resume
         self.run_id = uuid.uuid4().hex
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Op] = []
         self._flushing: anyio.Event | None = None
         self.transactions = 0
+        #: The error that broke the journal, if one did.
+        self.broken: JournalError | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def open(self) -> None:
+        """Open and check the file now (else the first use does): raises ``JournalError``."""
+        self._connect()
+
     def _connect(self) -> sqlite3.Connection:
+        if self.broken is not None:
+            raise self.broken
         if self._conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            if self.path not in ("", ":memory:"):
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
+            self._conn = connect(self.path, resume=self.resume)
         return self._conn
 
     def _run_batch(self, batch: list[_Op]) -> None:
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             for op in batch:
                 try:
                     op.result = op.fn(conn)
-                except sqlite3.Error as exc:
+                except sqlite3.Error:
+                    raise
+                except Exception as exc:
                     op.error = exc
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The first error is the cause (a failed COMMIT or ROLLBACK after it would hide
+            # it): the batch is undone and the journal is broken for good.
+            self._rollback(conn)
+            self.broken = failure(self.path, exc)
+            raise self.broken from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         finally:
             self.transactions += 1
 
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            # SQLite may have rolled back already, or cannot: nothing was committed.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
     async def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        if self.broken is not None:
+            raise self.broken
         op = _Op(fn)
         self._pending.append(op)
         # A queued write is applied whatever happens, so its caller waits for it even when
@@ -157,21 +181,74 @@ class Journal:
 
     # -- the item life cycle ----------------------------------------------------------------
 
+    # -- the job it belongs to --------------------------------------------------------------
+
+    def job(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The job's identity and settings as recorded, or None (a new or version 1 journal)."""
+        row = self._connect().execute("SELECT identity, settings FROM job WHERE id = 1")
+        found = row.fetchone()
+        if found is None:
+            return None
+        return dict(json.loads(found[0])), dict(json.loads(found[1]))
+
+    def bind(self, identity: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> None:
+        """Record the job this journal belongs to, or check that it is that job.
+
+        A journal that records another job raises ``JournalMismatchError`` naming what
+        differs. The settings are recorded with the first run and kept.
+        """
+        conn = self._connect()
+        recorded = self.job()
+        if recorded is not None:
+            differences = job_differences(recorded[0], identity)
+            if differences:
+                raise JournalMismatchError(self.path, differences)
+            return
+        try:
+            conn.execute(
+                "INSERT INTO job (id, schema, identity, settings, created_at)"
+                " VALUES (1, ?, ?, ?, ?)",
+                (
+                    SCHEMA_VERSION,
+                    json.dumps(dict(identity), sort_keys=True, default=str),
+                    json.dumps(dict(settings or {}), sort_keys=True, default=str),
+                    time.time(),
+                ),
+            )
+        except sqlite3.Error as exc:
+            self.broken = failure(self.path, exc)
+            raise self.broken from None
+
+    # -- the item life cycle ----------------------------------------------------------------
+
     async def claim(
-        self, key: str, group_id: str, content_hash: str, *, line: int | None = None
+        self,
+        key: str,
+        group_id: str,
+        content_hash: str,
+        *,
+        line: int | None = None,
+        about: Mapping[str, Any] | None = None,
     ) -> tuple[Claim, str | None]:
         """Decide an item's fate and, for SEND, mark it in flight in the same transaction.
 
-        Returns the decision and a detail: the face_id for SKIP, the key of the first copy
-        for DUPLICATE.
+        ``about`` names the item for people: ``picture`` (path), ``name``, ``external_key``
+        and ``attributes`` (a JSON-able mapping). Returns the decision and a detail: the
+        face_id for SKIP, the key of the first copy for DUPLICATE.
         """
         decision: tuple[Claim, str | None] = await self._submit(
-            lambda conn: self._claim(conn, key, group_id, content_hash, line)
+            lambda conn: self._claim(conn, key, group_id, content_hash, line, about or {})
         )
         return decision
 
     def _claim(
-        self, conn: sqlite3.Connection, key: str, group: str, digest: str, line: int | None
+        self,
+        conn: sqlite3.Connection,
+        key: str,
+        group: str,
+        digest: str,
+        line: int | None,
+        about: Mapping[str, Any],
     ) -> tuple[Claim, str | None]:
         row = conn.execute(
             "SELECT status, face_id, run_id FROM items WHERE key = ?", (key,)
@@ -191,14 +268,32 @@ class Journal:
             (group, digest, key),
         ).fetchone()
         status = Status.DUPLICATE if first is not None else Status.IN_FLIGHT
+        attributes = about.get("attributes")
         conn.execute(
             "INSERT INTO items (key, group_id, content_hash, status, attempts, run_id, line,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, updated_at, picture, name, external_key, attrs)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET group_id = excluded.group_id,"
             " content_hash = excluded.content_hash, status = excluded.status,"
             " attempts = items.attempts + excluded.attempts, run_id = excluded.run_id,"
-            " line = excluded.line, error = NULL, updated_at = excluded.updated_at",
-            (key, group, digest, status.value, int(first is None), self.run_id, line, now, now),
+            " line = excluded.line, error = NULL, updated_at = excluded.updated_at,"
+            " picture = excluded.picture, name = excluded.name,"
+            " external_key = excluded.external_key, attrs = excluded.attrs",
+            (
+                key,
+                group,
+                digest,
+                status.value,
+                int(first is None),
+                self.run_id,
+                line,
+                now,
+                now,
+                about.get("picture"),
+                about.get("name"),
+                about.get("external_key"),
+                None if attributes is None else json.dumps(attributes, default=str),
+            ),
         )
         if first is not None:
             return Claim.DUPLICATE, first[0]
@@ -228,6 +323,30 @@ class Journal:
     async def mark_unknown(self, key: str, error: str) -> None:
         await self._update(key, Status.UNKNOWN, error=error)
 
+    def settle(self, key: str, face_id: str | None, note: str) -> None:
+        """Settle an unknown item after a check (blocking): done as ``face_id``, or failed
+        (so that a resumed job sends it) when ``face_id`` is None."""
+        status = Status.DONE if face_id else Status.FAILED
+        conn = self._connect()
+        try:
+            conn.execute(
+                "UPDATE items SET status = ?, face_id = COALESCE(?, face_id), error = ?,"
+                " updated_at = ? WHERE key = ? AND status IN ('unknown', 'in_flight')",
+                (status.value, face_id, note, time.time(), key),
+            )
+        except sqlite3.Error as exc:
+            self.broken = failure(self.path, exc)
+            raise self.broken from None
+
+    async def row(self, key: str) -> JournalRow | None:
+        """The row of ``key``, if any (e.g. to name the first copy of a duplicate)."""
+
+        def read(conn: sqlite3.Connection) -> JournalRow | None:
+            return next(self._select(" WHERE key = ?", (key,), conn), None)
+
+        found: JournalRow | None = await self._submit(read)
+        return found
+
     async def _update(
         self,
         key: str,
@@ -250,30 +369,36 @@ class Journal:
 
     def rows(self, status: Status | None = None) -> Iterator[JournalRow]:
         """Every row, or those with ``status``, in insertion order."""
-        conn = self._connect()
+        if status is None:
+            yield from self._select(" ORDER BY rowid", ())
+        else:
+            yield from self._select(" WHERE status = ? ORDER BY rowid", (status.value,))
+
+    def _select(
+        self, where: str, args: tuple[str, ...], conn: sqlite3.Connection | None = None
+    ) -> Iterator[JournalRow]:
+        conn = conn or self._connect()
         query = (
             "SELECT key, group_id, content_hash, status, face_id, error, attempts, line,"
-            " created_at, updated_at FROM items"
+            " created_at, updated_at, picture, name, external_key, attrs FROM items"
         )
-        args: tuple[str, ...] = ()
-        if status is not None:
-            query += " WHERE status = ?"
-            args = (status.value,)
-        for row in conn.execute(query + " ORDER BY rowid", args):
-            key, group_id, digest, status_text, face_id, error, attempts, line, created, updated = (
-                row
-            )
+        for row in conn.execute(query + where, args):
+            attributes = None if row[13] is None else json.loads(row[13])
             yield JournalRow(
-                key,
-                group_id,
-                digest,
-                Status(status_text),
-                face_id,
-                error,
-                attempts,
-                line,
-                created,
-                updated,
+                row[0],
+                row[1],
+                row[2],
+                Status(row[3]),
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+                row[10],
+                row[11],
+                row[12],
+                attributes,
             )
 
     def counts(self) -> dict[Status, int]:

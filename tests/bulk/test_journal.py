@@ -95,6 +95,10 @@ async def test_the_journal_uses_wal_and_stores_no_secret_or_picture(tmp_path: Pa
         "line",
         "created_at",
         "updated_at",
+        "picture",  # the picture's path, never its bytes
+        "name",
+        "external_key",
+        "attrs",
     ]
     assert "BLOB" not in types
 

@@ -7,6 +7,7 @@ credentials (``fake-server``, ``demo``, ``enroll --dry-run``) never ask for them
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -97,7 +98,14 @@ def run_async(body: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
         return await body()
 
-    return anyio.run(main)
+    try:
+        return anyio.run(main)
+    except asyncio.CancelledError:
+        # Python 3.10 has no Task.uncancel(), so anyio's runner lets Ctrl-C out as the main
+        # task's CancelledError instead of KeyboardInterrupt (as 3.11+ does): say what it was.
+        if sys.version_info >= (3, 11):
+            raise
+        raise KeyboardInterrupt from None
 
 
 async def resolve_group(client: AsyncSunmiFace, ref: str) -> FaceGroup:

@@ -136,12 +136,17 @@ def test_draws_are_deterministic_under_a_seed() -> None:
 
 def test_fault_draw_order_follows_the_documented_bands() -> None:
     class Fixed(random.Random):
-        def __init__(self, values: list[float]) -> None:
-            super().__init__(0)
-            self.values = values
+        # Values are set after construction: on Python 3.10, random.Random.__new__ seeds
+        # itself with the constructor's arguments, so a list argument raises TypeError.
+        values: list[float]
 
         def random(self) -> float:
             return self.values.pop(0)
+
+    def fixed(values: list[float]) -> Fixed:
+        rng = Fixed(0)
+        rng.values = values
+        return rng
 
     faults = Faults(throttle_rate=0.1, error_rates={5000: 0.1, 502: 0.1}, drop_rate=0.1)
     faults.commit_then_timeout_rate = 0.1
@@ -149,7 +154,7 @@ def test_fault_draw_order_follows_the_documented_bands() -> None:
     picks |= {0.25: Fault(0.0, "error", 5000), 0.35: Fault(0.0, "drop")}
     picks |= {0.45: Fault(0.0, "commit_then_timeout"), 0.55: Fault(0.0, "none")}
     for pick, expected in picks.items():
-        assert faults.draw(Fixed([0.0, pick])) == expected
+        assert faults.draw(fixed([0.0, pick])) == expected
 
 
 def test_fault_settings_are_validated() -> None:

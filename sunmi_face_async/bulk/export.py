@@ -1,7 +1,9 @@
 """Export the faces of groups: pages fetched concurrently, de-duplicated, streamed out.
 
-The first page of a group gives ``total_num``; the other pages are then fetched at once, up
-to ``concurrency`` at a time, and handed out in page order. Pages shift while a group
+Each group is walked by ``PageWalk``: its first page alone, then windows of up to
+``concurrency`` pages fetched at once and handed out in page order, for as long as the pages
+bring new faces. The server's ``total_num`` only sizes a window; a server that serves fewer
+faces per page than asked is followed at the length it serves. Pages shift while a group
 changes, so a face may show up twice: only its first sighting is kept (by ``face_id``).
 Writers turn the stream into JSON Lines or CSV.
 """
@@ -9,6 +11,7 @@ Writers turn the stream into JSON Lines or CSV.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
@@ -18,6 +21,7 @@ from typing import Any, TextIO
 import anyio
 
 from .._convert import to_dict
+from .._paging import PageWalk
 from ..models import Face, FacePage
 from ._engine import BulkMap
 from ._results import BulkEvent, Progress
@@ -86,46 +90,44 @@ async def export_faces(
             )
 
     for group_id in group_ids:
-        first = await client.groups.list_faces(group_id, page_num=1, page_size=page_size)
-        total += first.total_num
-        pages: list[FacePage | Exception] = [first]
+        walk = PageWalk(page_size)
+        reported: int | None = None
 
-        async def fetch(page_num: int, group_id: str = group_id) -> FacePage | Exception:
+        async def fetch(
+            page_num: int, group_id: str = group_id, size: int = page_size
+        ) -> FacePage | Exception:
             try:
                 page: FacePage = await client.groups.list_faces(
-                    group_id, page_num=page_num, page_size=page_size
+                    group_id, page_num=page_num, page_size=size
                 )
             except Exception as exc:  # raised below, in the consumer, not in a task group
                 return exc
             return page
 
-        rest = BulkMap(
-            range(2, first.page_count + 1),
-            fetch,
-            concurrency=concurrency,
-            adaptive=False,
-            ordered=True,
-        )
-        async with _closing(rest.__aiter__()) as later:
-            async for page in _chain(pages, later):
-                if isinstance(page, Exception):
-                    raise page
-                for face in page.faces:
-                    if face.face_id in seen:
-                        repeated += 1
-                        continue
-                    seen.add(face.face_id)
-                    yield face
-                report_page(group_id, page)
-
-
-async def _chain(
-    first: Iterable[FacePage | Exception], rest: AsyncIterable[FacePage | Exception]
-) -> AsyncGenerator[FacePage | Exception, None]:
-    for page in first:
-        yield page
-    async for page in rest:
-        yield page
+        while not walk.done:
+            window = BulkMap(
+                walk.plan(concurrency),
+                functools.partial(fetch, size=walk.size),
+                concurrency=concurrency,
+                adaptive=False,
+                ordered=True,
+            )
+            async with _closing(window.__aiter__()) as pages:
+                async for page in pages:
+                    if isinstance(page, Exception):
+                        raise page
+                    if reported is None:
+                        reported = page.total_num
+                        total += reported
+                    new = walk.take(page)
+                    repeated += len(page.faces) - len(new)
+                    for face in new:
+                        if face.face_id in seen:
+                            repeated += 1
+                            continue
+                        seen.add(face.face_id)
+                        yield face
+                    report_page(group_id, page)
 
 
 class _closing:

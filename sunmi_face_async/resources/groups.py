@@ -9,6 +9,7 @@ from datetime import timedelta
 from .. import _endpoints as ep
 from .. import _validate as check
 from .._convert import parse_face_page, parse_group, parse_groups
+from .._paging import PageWalk
 from ..errors import APIError, GroupLookupError, SunmiError, TransportError
 from ..models import Face, FaceGroup, FacePage, GroupType
 from ._base import Resource
@@ -112,26 +113,21 @@ class Groups(Resource):
     async def iter_faces(
         self, group_id: str, *, page_size: int = check.MAX_PAGE_SIZE
     ) -> AsyncIterator[Face]:
-        """Every face of a group, page after page.
+        """Every face of a group once, page after page.
 
-        Stops once ``total_num`` faces were seen, a page comes back short, or the page count
-        given by the first page is reached (so a misbehaving server cannot loop it forever).
-        For large groups, ``sunmi_face_async.bulk.export_faces`` fetches pages concurrently.
+        The pages decide, not ``total_num``: a page that brings no new face, or one shorter
+        than the pages the server serves, ends the walk. A server that serves fewer faces per
+        page than asked is followed at the length it serves, so no face is skipped. Faces are
+        de-duplicated by ``face_id`` (only the ids are kept). For large groups,
+        ``sunmi_face_async.bulk.export_faces`` fetches pages concurrently.
         """
         check.nonempty_str("group_id", group_id)
-        check.positive_int("page_size", page_size, maximum=check.MAX_PAGE_SIZE)
-        page = await self.list_faces(group_id, page_num=1, page_size=page_size)
-        last_page = max(page.page_count, 1)
-        seen = 0
-        while True:
-            for face in page.faces:
-                yield face
-            seen += len(page.faces)
-            if seen >= page.total_num or len(page.faces) < page_size:
-                return
-            if page.page_num >= last_page:
-                return
-            page = await self.list_faces(group_id, page_num=page.page_num + 1, page_size=page_size)
+        walk = PageWalk(check.positive_int("page_size", page_size, maximum=check.MAX_PAGE_SIZE))
+        while not walk.done:
+            for page_num in walk.plan(1):
+                page = await self.list_faces(group_id, page_num=page_num, page_size=walk.size)
+                for face in walk.take(page):
+                    yield face
 
     async def move_faces(
         self, source_group_id: str, target_group_id: str, face_ids: Sequence[str]

@@ -116,14 +116,15 @@ async def collect(client: AsyncSunmiFace, page_size: int) -> list[str]:
     return [face.face_id async for face in client.groups.iter_faces("g", page_size=page_size)]
 
 
-async def test_iter_faces_stops_when_total_is_reached(
+async def test_iter_faces_does_not_stop_on_total_alone(
     client: AsyncSunmiFace, router: respx.MockRouter
 ) -> None:
+    """``total_num`` is the server's word: after a full last page, one more page settles it."""
     route = router.post("/face/group/getFaceList").mock(
-        side_effect=[faces_reply(range(2), 4), faces_reply(range(2, 4), 4)]
+        side_effect=[faces_reply(range(2), 4), faces_reply(range(2, 4), 4), faces_reply([], 4)]
     )
     assert await collect(client, 2) == ["0", "1", "2", "3"]
-    assert pages_asked(route) == [("1", "2"), ("2", "2")]  # no third, empty page asked for
+    assert pages_asked(route) == [("1", "2"), ("2", "2"), ("3", "2")]
 
 
 async def test_iter_faces_stops_on_a_short_page(
@@ -154,15 +155,15 @@ async def test_iter_faces_of_an_empty_group(
     assert route.call_count == 1
 
 
-async def test_iter_faces_does_not_trust_total_beyond_its_page_count(
+async def test_iter_faces_stops_on_a_page_that_brings_no_new_face(
     client: AsyncSunmiFace, router: respx.MockRouter
 ) -> None:
-    """A server whose total keeps growing stops after the pages the first page announced."""
+    """A server whose total keeps growing but whose pages repeat ends at the first repeat."""
     route = router.post("/face/group/getFaceList").mock(
         side_effect=[faces_reply(range(2), 4)] + [faces_reply(range(2, 4), 1000)] * 5
     )
     assert await collect(client, 2) == ["0", "1", "2", "3"]
-    assert route.call_count == 2
+    assert route.call_count == 3
 
 
 async def test_iter_faces_many_pages(client: AsyncSunmiFace, router: respx.MockRouter) -> None:

@@ -1,0 +1,124 @@
+"""Paging never trusts the server's counts: lying loopback servers, every face exactly once.
+
+Each scenario is a real HTTP server on loopback whose ``getFaceList`` lies in one way. Both
+``groups.iter_faces`` and ``bulk.export_faces`` must end, yield every face the server holds
+exactly once, and ask for a number of pages bounded by the pages that carried faces (plus one
+probe for ``iter_faces``, plus one window of ``concurrency`` pages for the export).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import attrs
+import pytest
+
+from sunmi_face_async.bulk import export_faces
+
+from ._lying_server import LyingServer, Pages, ids
+
+HUGE = 10**9
+CONCURRENCY = 4
+
+
+@attrs.frozen
+class Scenario:
+    pages: Pages
+    faces: list[str]  # every face the server holds
+    data_pages: int  # how many answers carry faces a client has not seen (counted by hand)
+
+
+def sliced(count: int, total: int) -> Pages:
+    """Pages cut at the asked size from ``count`` faces; ``total`` is what it reports."""
+    return lambda num, size: (ids((num - 1) * size, min(num * size, count)), total)
+
+
+def capped(count: int, cap: int, total: int, *, own_offsets: bool) -> Pages:
+    """At most ``cap`` faces a page; offsets by the served length or by the asked size."""
+
+    def page(num: int, size: int) -> tuple[list[str], int]:
+        start = (num - 1) * (min(size, cap) if own_offsets else size)
+        return ids(start, min(start + min(size, cap), count)), total
+
+    return page
+
+
+def longer(count: int, length: int, *, own_offsets: bool) -> Pages:
+    """Pages of ``length`` faces whatever size was asked (``total_num`` is honest)."""
+
+    def page(num: int, size: int) -> tuple[list[str], int]:
+        start = (num - 1) * (length if own_offsets else size)
+        return ids(start, min(start + length, count)), count
+
+    return page
+
+
+SCENARIOS = {
+    "total 10**9 over 250 faces": Scenario(sliced(250, HUGE), ids(0, 250), 3),
+    "the same 100 faces on every page": Scenario(lambda n, s: (ids(0, 100), HUGE), ids(0, 100), 1),
+    "the whole group on every page": Scenario(lambda n, s: (ids(0, 250), HUGE), ids(0, 250), 1),
+    "pages of 150 at their own offsets": Scenario(
+        longer(1000, 150, own_offsets=True), ids(0, 1000), 7
+    ),
+    "pages of 150 at the asked offsets": Scenario(
+        longer(1000, 150, own_offsets=False), ids(0, 1000), 10
+    ),
+    "10 of 35 per page, offsets by 10": Scenario(
+        capped(35, 10, 35, own_offsets=True), ids(0, 35), 4
+    ),
+    "10 of 35 per page, offsets by the asked size": Scenario(
+        capped(35, 10, 35, own_offsets=False), ids(0, 35), 4
+    ),
+    "10 of 35 per page and a total of 10": Scenario(
+        capped(35, 10, 10, own_offsets=True), ids(0, 35), 4
+    ),
+    "an honest server": Scenario(sliced(250, 250), ids(0, 250), 3),
+}
+
+
+async def _iter(server: LyingServer) -> list[str]:
+    async with server.client() as client:
+        return [face.face_id async for face in client.groups.iter_faces("g", page_size=100)]
+
+
+async def _export(server: LyingServer) -> list[str]:
+    async with server.client() as client:
+        faces = export_faces(client, "g", concurrency=CONCURRENCY, page_size=100)
+        return [face.face_id async for face in faces]
+
+
+WALKERS: dict[str, tuple[Callable[[LyingServer], Awaitable[list[str]]], int]] = {
+    "iter_faces": (_iter, 1),
+    "export_faces": (_export, CONCURRENCY),
+}
+
+
+@pytest.mark.parametrize("walker", list(WALKERS))
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_every_face_once_in_a_bounded_number_of_requests(name: str, walker: str) -> None:
+    scenario = SCENARIOS[name]
+    walk, slack = WALKERS[walker]
+    async with LyingServer(scenario.pages) as server:
+        got = await walk(server)
+    repeated = {face_id: n for face_id, n in Counter(got).items() if n > 1}
+    assert repeated == {}
+    assert sorted(got) == scenario.faces
+    assert server.requests <= scenario.data_pages + slack, server.asked
+
+
+@pytest.mark.parametrize("walker", list(WALKERS))
+async def test_a_capped_page_size_is_followed(walker: str) -> None:
+    """Asked for 100, served 10: the next pages are asked at 10, numbered for 10."""
+    walk, _ = WALKERS[walker]
+    async with LyingServer(capped(35, 10, 35, own_offsets=False)) as server:
+        got = await walk(server)
+    assert got == ids(0, 35)
+    assert sorted(server.asked) == [(1, 100), (2, 10), (3, 10), (4, 10)]
+
+
+async def test_an_honest_server_is_asked_no_page_past_the_last() -> None:
+    async with LyingServer(sliced(250, 250)) as server:
+        got = await _export(server)
+    assert got == ids(0, 250)
+    assert sorted(server.asked) == [(1, 100), (2, 100), (3, 100)]

@@ -6,12 +6,14 @@ import math
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 
 from ._retry import RetryPolicy
-from ._transport import Transport
+from ._transport import Transport, _Secret, has_surrogate
+from ._validate import text
 from .errors import ValidationError
 from .resources import Faces, Groups, Hooks
 
@@ -28,10 +30,63 @@ def _store(sunmi_shop_no: str | None, shop_id: str | None) -> dict[str, str]:
             continue
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(field, "must be a non-empty string")
-        store[field] = value
+        store[field] = text(field, value)
     if not store:
         raise ValidationError("sunmi_shop_no", "give sunmi_shop_no (or the legacy shop_id)")
     return store
+
+
+def _take_key(app_key: object) -> _Secret:
+    """The app_key, checked and wrapped. A bad key is refused without being shown, and no
+    exception is raised from code that holds it (a lone surrogate is looked for, not met
+    as an encoding error whose args would hold the key)."""
+    try:
+        if isinstance(app_key, _Secret):  # from_env hands the key over already wrapped
+            return app_key
+        if not isinstance(app_key, str) or not app_key:
+            raise ValidationError("app_key", "must be a non-empty string")
+        if has_surrogate(app_key):
+            raise ValidationError("app_key", "is not valid Unicode text (lone surrogate)")
+        return _Secret(app_key)
+    finally:
+        del app_key  # error trackers read a frame's locals after it has unwound
+
+
+def _check_base_url(base_url: object) -> None:
+    """Refuse a base URL that could never be connected to, now rather than at each call."""
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ValidationError("base_url", "must be an http:// or https:// URL")
+    text("base_url", base_url)
+    if not base_url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in base_url):
+        raise ValidationError(
+            "base_url", "must be an ASCII URL without spaces or control characters"
+        )
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError as exc:  # e.g. "Port out of range 0-65535"
+        raise ValidationError("base_url", f"is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValidationError("base_url", "names no host")
+    if port == 0:
+        raise ValidationError("base_url", "port 0 cannot be connected to")
+    if parts.query or parts.fragment:
+        raise ValidationError("base_url", "must not carry a query or fragment")
+
+
+def _env_arguments(env: Mapping[str, str], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's keywords from the environment, overridden by ``kwargs``."""
+    for name in ("SUNMI_APP_ID", "SUNMI_APP_KEY"):
+        if not env.get(name) and name.lower()[6:] not in kwargs:
+            raise ValidationError(name, "is not set in the environment")
+    arguments = dict(kwargs)
+    arguments.setdefault("sunmi_shop_no", env.get("SUNMI_SHOP_NO") or None)
+    arguments.setdefault("shop_id", env.get("SUNMI_SHOP_ID") or None)
+    if env.get("SUNMI_BASE_URL"):
+        arguments.setdefault("base_url", env["SUNMI_BASE_URL"])
+    arguments["app_id"] = arguments.get("app_id") or env["SUNMI_APP_ID"]
+    arguments["app_key"] = arguments.get("app_key") or env["SUNMI_APP_KEY"]
+    return arguments
 
 
 def _check_options(timeout: object, retry: object, http_client: object, transport: object) -> None:
@@ -72,12 +127,14 @@ class AsyncSunmiFace:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        try:
+            key = _take_key(app_key)
+        finally:
+            del app_key  # only the wrapped key stays a local of this frame, even on error
         if not isinstance(app_id, str) or not app_id.strip():
             raise ValidationError("app_id", "must be a non-empty string")
-        if not isinstance(app_key, str) or not app_key:
-            raise ValidationError("app_key", "must be a non-empty string")
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValidationError("base_url", "must be an http:// or https:// URL")
+        text("app_id", app_id)
+        _check_base_url(base_url)
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
             raise ValidationError("max_connections", "must be an integer")
         if max_connections < 1:
@@ -86,7 +143,7 @@ class AsyncSunmiFace:
         store = _store(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,
-            app_key,
+            key,
             base_url=base_url,
             timeout=timeout,
             retry=retry or RetryPolicy(),
@@ -108,17 +165,11 @@ class AsyncSunmiFace:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncSunmiFace:
         """Build a client from ``SUNMI_APP_ID``, ``SUNMI_APP_KEY``, ``SUNMI_SHOP_NO`` (or
         ``SUNMI_SHOP_ID``) and optionally ``SUNMI_BASE_URL``; keywords override them."""
-        env = os.environ if environ is None else environ
-        for name in ("SUNMI_APP_ID", "SUNMI_APP_KEY"):
-            if not env.get(name) and name.lower()[6:] not in kwargs:
-                raise ValidationError(name, "is not set in the environment")
-        kwargs.setdefault("sunmi_shop_no", env.get("SUNMI_SHOP_NO") or None)
-        kwargs.setdefault("shop_id", env.get("SUNMI_SHOP_ID") or None)
-        if env.get("SUNMI_BASE_URL"):
-            kwargs.setdefault("base_url", env["SUNMI_BASE_URL"])
-        app_id = kwargs.pop("app_id", None) or env["SUNMI_APP_ID"]
-        app_key = kwargs.pop("app_key", None) or env["SUNMI_APP_KEY"]
-        return cls(app_id, app_key, **kwargs)
+        arguments = _env_arguments(os.environ if environ is None else environ, kwargs)
+        del environ, kwargs  # the environment holds the key: keep it out of this frame
+        # The key goes on wrapped, so no frame between here and the transport holds it.
+        key = cast(str, _take_key(arguments.pop("app_key")))
+        return cls(arguments.pop("app_id"), key, **arguments)
 
     def with_shop(
         self, *, sunmi_shop_no: str | None = None, shop_id: str | None = None
@@ -165,5 +216,7 @@ class AsyncSunmiFace:
         await self.aclose()
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_store"):  # shown half-built by a traceback of __init__
+            return "AsyncSunmiFace(<not initialised>)"
         store = ", ".join(f"{k}={v!r}" for k, v in self._store.items())
         return f"AsyncSunmiFace(app_id={self.app_id!r}, {store}, base_url={self.base_url!r})"

@@ -44,6 +44,15 @@ class RetryPolicy:
     retry ``n`` is a uniform draw from ``[0, min(cap, base * 2**(n-1))]`` ("full jitter"),
     unless the server sent ``Retry-After``, which wins (up to ``max_retry_after``). ``sleep``
     and ``jitter`` are injectable so tests run without waiting.
+
+    How long a call can take: each attempt first waits at most the pool timeout for a free
+    connection, then runs for at most its total limit (the largest of the connect, write and
+    read timeouts; the float when the timeout is a number), and between attempts the client
+    waits at most ``max(backoff_cap, max_retry_after)``. So a call ends within
+    ``max_attempts * (pool + limit) + (max_attempts - 1) * max(backoff_cap, max_retry_after)``
+    seconds (``longest_call``), plus the time to read a picture file. With the defaults and
+    ``timeout=30``: 4 * 60 + 3 * 60 = 420 s; a call that is never retried ends within
+    pool + limit.
     """
 
     max_attempts: int = 4
@@ -58,6 +67,12 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap < 0:
             raise ValueError("backoff times cannot be negative")
+
+    def longest_call(self, *, attempt: float, pool_wait: float) -> float:
+        """The most seconds a call can take when one attempt takes at most ``attempt`` and
+        waiting for a connection at most ``pool_wait`` (see the class docstring)."""
+        wait = max(self.backoff_cap, self.max_retry_after)
+        return self.max_attempts * (pool_wait + attempt) + (self.max_attempts - 1) * wait
 
     def backoff(self, retry_number: int) -> float:
         """The jittered wait before retry ``retry_number`` (1 for the first retry)."""

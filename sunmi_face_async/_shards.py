@@ -14,6 +14,7 @@ public ``build_request``/``send``, so its timeouts, hooks and TLS settings apply
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -21,7 +22,15 @@ import httpx
 
 from ._version import __version__
 
-__all__ = ["CONNECTIONS_PER_SHARD", "MAX_RESPONSE_BYTES", "Shards"]
+__all__ = [
+    "CONNECTIONS_PER_SHARD",
+    "MAX_RESPONSE_BYTES",
+    "Closed",
+    "DeadlineExceeded",
+    "Progress",
+    "Shards",
+    "attempt_limit",
+]
 
 #: The most connections one owned pool gets. Measured on 2 cores at 64 requests in flight,
 #: pools of 4 cost about half the client CPU per request of pools of 16 under load.
@@ -31,6 +40,8 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: Idle connections are dropped before common 5 s server keep-alive timeouts end, so a
 #: request is not written into a socket the server is closing (an ambiguous failure).
 KEEPALIVE_EXPIRY = 4.0
+#: How long ``aclose`` waits for cancelled calls to unwind before closing the pools.
+CLOSE_GRACE = 1.0
 _HEADERS = {"User-Agent": f"sunmi-face-async/{__version__}", "Accept": "application/json"}
 
 
@@ -53,8 +64,72 @@ def _environment_proxy(base_url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"  # as httpx reads HTTPS_PROXY=host:port
 
 
+def attempt_limit(timeout: httpx.Timeout) -> float | None:
+    """The total time one attempt may take: the largest of the connect, write and read
+    timeouts (None, "no limit", when any of them is None).
+
+    The largest component, not their sum: each phase is already bounded on its own, and the
+    total exists to stop a server that keeps every single read short (a byte a second, an
+    endless slow body) from holding an attempt for ever.
+    """
+    parts = (timeout.connect, timeout.write, timeout.read)
+    if any(part is None for part in parts):
+        return None
+    return max(part for part in parts if part is not None)
+
+
+class Progress:
+    """How far one attempt got, so that a cut-off attempt is classified right.
+
+    httpcore reports the phases of an exchange through the ``trace`` extension. Once it
+    starts sending the request line and headers, the server may act on the request; before
+    that it cannot. Transports that report nothing (a MockTransport, a caller's mounted
+    transport) leave the question open, and an open question counts as "maybe sent".
+    """
+
+    __slots__ = ("observed", "started", "traced", "written")
+
+    def __init__(self, *, traced: bool) -> None:
+        self.traced = traced
+        self.started = self.observed = self.written = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        self.observed = True
+        if "send_request" in event:
+            self.written = True
+
+    @property
+    def maybe_sent(self) -> bool:
+        """Whether the server may have seen the request (when in doubt, True)."""
+        if not self.started:
+            return False
+        return self.written or not (self.traced or self.observed)
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The attempt ran past its total time limit; ``sent`` says whether it may have been
+    written (the transport maps it to ``RequestTimeout``)."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class Closed(httpx.TransportError):
+    """The client was closed before or during the attempt (mapped to ``ClientClosedError``)."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
 class Shards:
-    """Sends requests through the least busy of its pools and reads capped bodies."""
+    """Sends requests through the least busy of its pools and reads capped bodies.
+
+    Every attempt runs in a cancel scope of its own: one bounds its total time
+    (``attempt_limit``), and ``aclose`` cancels all of them, so closing the client ends the
+    calls in flight and those still waiting for a connection, on every client that shares it.
+    """
 
     def __init__(
         self,
@@ -63,12 +138,22 @@ class Shards:
         timeout: float | httpx.Timeout,
         client: httpx.AsyncClient | None = None,
         capacity: int = 0,
+        traced: bool = False,
     ) -> None:
         self.pools = pools
         self.client = client
         self.closed = False
         self._busy = [0] * max(len(pools), 1)
-        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        bounds = client.timeout if client is not None else httpx.Timeout(timeout)
+        self._extensions = bounds.as_dict()
+        self._traced = traced
+        self._pool_wait = bounds.pool
+        limit = attempt_limit(bounds)
+        if limit is not None and client is not None and bounds.pool is not None:
+            limit += bounds.pool  # a caller's client waits for its pool inside the exchange
+        self.limit = limit
+        self._scopes: set[anyio.CancelScope] = set()
+        self._idle: anyio.Event | None = None  # set once the last cancelled call has left
         # Owned pools get a gate with one place per connection: requests beyond that wait
         # here, in O(1), instead of in httpcore's pool, whose bookkeeping grows with its queue
         # (a naive gather over thousands of calls would otherwise crawl).
@@ -92,31 +177,81 @@ class Shards:
             )
             for size in shard_sizes(max_connections)
         ]
-        return cls(pools, timeout=timeout, capacity=max_connections)
+        return cls(pools, timeout=timeout, capacity=max_connections, traced=True)
 
     @property
     def busy(self) -> list[int]:
         """Requests in flight per pool."""
         return list(self._busy)
 
-    def build(self, url: httpx.URL, content: bytes, content_type: str) -> httpx.Request:
+    def progress(self) -> Progress:
+        return Progress(traced=self._traced)
+
+    def build(
+        self, url: httpx.URL, content: bytes, content_type: str, progress: Progress
+    ) -> httpx.Request:
         if self.client is not None:
             return self.client.build_request(
-                "POST", url, content=content, headers={"Content-Type": content_type}
+                "POST",
+                url,
+                content=content,
+                headers={"Content-Type": content_type},
+                extensions={"trace": progress.trace},
             )
         headers = {**_HEADERS, "Content-Type": content_type}
-        return httpx.Request(
-            "POST", url, content=content, headers=headers, extensions=self._extensions
-        )
+        extensions = {"timeout": self._extensions, "trace": progress.trace}
+        return httpx.Request("POST", url, content=content, headers=headers, extensions=extensions)
 
-    async def send(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
-        """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES."""
+    async def send(
+        self, request: httpx.Request, progress: Progress
+    ) -> tuple[httpx.Response, bytes | None]:
+        """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES.
+
+        Raises ``httpx.PoolTimeout`` when no connection frees up within the pool timeout,
+        ``DeadlineExceeded`` past the attempt's total limit and ``Closed`` once the client
+        is closed.
+        """
         if self.closed:
-            raise RuntimeError("the client has been closed; open a new AsyncSunmiFace")
+            raise Closed("the client has been closed; open a new AsyncSunmiFace", sent=False)
+        with self.guard() as guard:
+            return await self._send(request, progress)
+        assert guard.cancelled_caught  # only aclose cancels this scope
+        raise Closed("the client was closed during the call", sent=progress.maybe_sent)
+
+    def guard(self) -> _Guard:
+        """A cancel scope that ``aclose`` cancels (the transport wraps retry waits in one)."""
+        return _Guard(self)
+
+    def _left(self, scope: anyio.CancelScope) -> None:
+        self._scopes.discard(scope)
+        if not self._scopes and self._idle is not None:
+            self._idle.set()
+
+    async def _send(
+        self, request: httpx.Request, progress: Progress
+    ) -> tuple[httpx.Response, bytes | None]:
         if self._gate is None:
+            return await self._timed(request, progress)
+        with anyio.move_on_after(self._pool_wait) as waiting:
+            await self._gate.acquire()
+        if waiting.cancelled_caught:
+            raise httpx.PoolTimeout(f"no connection was free within {self._pool_wait:g} s")
+        try:
+            return await self._timed(request, progress)
+        finally:
+            self._gate.release()
+
+    async def _timed(
+        self, request: httpx.Request, progress: Progress
+    ) -> tuple[httpx.Response, bytes | None]:
+        with anyio.move_on_after(self.limit) as timed:
+            progress.started = True
             return await self._exchange(request)
-        async with self._gate:
-            return await self._exchange(request)
+        assert timed.cancelled_caught
+        assert self.limit is not None
+        raise DeadlineExceeded(
+            f"the attempt took longer than its {self.limit:g} s limit", sent=progress.maybe_sent
+        )
 
     async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
         index = 0
@@ -140,14 +275,40 @@ class Shards:
         return await self.pools[index].handle_async_request(request)
 
     async def aclose(self) -> None:
-        """Close the pools this transport owns (a caller's client stays open)."""
+        """Stop every call (in flight, waiting for a connection or between retries) and
+        close the pools this transport owns (a caller's client stays open)."""
         self.closed = True
+        for scope in list(self._scopes):
+            scope.cancel()
+        # Let the cancelled calls unwind (each closes its response) before the pools go.
+        if self._scopes:
+            self._idle = anyio.Event()
+            with anyio.move_on_after(CLOSE_GRACE):
+                await self._idle.wait()
         for pool in self.pools:
             await pool.aclose()
 
     def __repr__(self) -> str:
         kind: Any = "caller's client" if self.client is not None else f"{len(self.pools)} pools"
         return f"<Shards {kind}>"
+
+
+class _Guard:
+    """A cancel scope registered with its shards while it is entered."""
+
+    __slots__ = ("_scope", "_shards")
+
+    def __init__(self, shards: Shards) -> None:
+        self._shards = shards
+        self._scope = anyio.CancelScope()
+
+    def __enter__(self) -> anyio.CancelScope:
+        self._shards._scopes.add(self._scope)
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        self._shards._left(self._scope)
+        return bool(self._scope.__exit__(*exc_info))
 
 
 async def _read_capped(response: httpx.Response) -> bytes | None:

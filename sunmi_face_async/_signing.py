@@ -67,9 +67,17 @@ def canonical_string(params: Mapping[str, object]) -> str:
 
 
 def sign_params(params: Mapping[str, object], app_key: str) -> str:
-    """Return the 32-character upper-case MD5 sign of ``params`` under ``app_key``."""
-    payload = f"{canonical_string(params)}&key={app_key}"
-    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
+    """Return the 32-character upper-case MD5 sign of ``params`` under ``app_key``.
+
+    The parameters are encoded before the key joins the hash, so an encoding error never
+    repeats the key. The key is this function's argument, and so a local of its frame: the
+    client does not sign through it but through a wrapper that keeps the key out of every
+    frame (and a caller holding the key in a variable should keep that in mind).
+    """
+    digest = hashlib.md5(canonical_string(params).encode("utf-8"), usedforsecurity=False)
+    digest.update(b"&key=")
+    digest.update(app_key.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest().upper()
 
 
 def verify_sign(params: Mapping[str, object], app_key: str) -> bool:

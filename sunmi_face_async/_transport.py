@@ -7,6 +7,7 @@ maps failures to the error tree and runs the retry loop. Nothing above it deals 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -21,10 +22,11 @@ import httpx
 from ._convert import parse_int_text
 from ._endpoints import Endpoint
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
-from ._shards import MAX_RESPONSE_BYTES, Shards
-from ._signing import format_value, make_nonce, sign_params
+from ._shards import MAX_RESPONSE_BYTES, Closed, Shards
+from ._signing import canonical_string, format_value, make_nonce
 from .errors import (
     APIError,
+    ClientClosedError,
     ProtocolError,
     RequestTimeout,
     SunmiError,
@@ -46,12 +48,23 @@ _CODE_FAILURES = {5091: Failure.CLOCK, 5092: Failure.NONCE, 5000: Failure.SERVER
 
 
 class _Secret:
-    """Holds the app_key so that no repr, traceback local or log ever shows it."""
+    """Holds the app_key so that no repr, traceback local or log ever shows it.
 
-    __slots__ = ("value",)
+    It signs by itself: the key goes into the hash as bytes and is never a plain local of a
+    frame an exception can pass through (error trackers record frames' locals).
+    """
+
+    __slots__ = ("_bytes",)
 
     def __init__(self, value: str) -> None:
-        self.value = value
+        self._bytes = value.encode("utf-8")
+
+    def sign(self, fields: Mapping[str, str]) -> str:
+        """The SUNMI sign of ``fields`` (all of them already checked to be UTF-8 text)."""
+        digest = hashlib.md5(canonical_string(fields).encode("utf-8"), usedforsecurity=False)
+        digest.update(b"&key=")
+        digest.update(self._bytes)
+        return digest.hexdigest().upper()
 
     def __repr__(self) -> str:
         return "<secret>"
@@ -63,7 +76,7 @@ class Transport:
     def __init__(
         self,
         app_id: str,
-        app_key: str,
+        key: _Secret,
         *,
         base_url: str,
         timeout: float | httpx.Timeout,
@@ -73,13 +86,13 @@ class Transport:
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         self.app_id = app_id
-        self._key = _Secret(app_key)
+        self._key = key
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         # What bounds a request: the caller's client's own timeout when one is given.
         self.timeout = http_client.timeout if http_client is not None else timeout
         if http_client is not None:
-            self.shards = Shards([], timeout=timeout, client=http_client)
+            self.shards = Shards([], timeout=http_client.timeout, client=http_client)
         elif transport is not None:
             self.shards = Shards([transport], timeout=timeout)
         else:
@@ -101,9 +114,12 @@ class Transport:
         *,
         pic: bytes | None = None,
     ) -> Any:
-        """Send one call (with retries) and return the envelope's ``data``."""
-        business = {key: format_value(v) for key, v in params.items() if v is not None}
-        business.update(shop)
+        """Send one call (with retries) and return the envelope's ``data``.
+
+        Each attempt is bounded by the shards' total limit; see ``RetryPolicy`` for the bound
+        on a whole call.
+        """
+        business = self.business(params, shop)
         url = self._urls.get(endpoint.path)
         if url is None:
             url = self._urls[endpoint.path] = httpx.URL(self.base_url + endpoint.path)
@@ -111,12 +127,14 @@ class Transport:
         while True:
             attempt += 1
             started = time.perf_counter()
-            request = self._build(endpoint, url, business, pic)
+            content, content_type = self.encode(endpoint, business, pic)
+            progress = self.shards.progress()
+            request = self.shards.build(url, content, content_type, progress)
             status: int | None = None
             code: int | None = None
             error: SunmiError | None
             try:
-                response, body = await self.shards.send(request)
+                response, body = await self.shards.send(request, progress)
             except httpx.HTTPError as exc:
                 failure, error = _classify_exception(exc, endpoint)
             else:
@@ -141,16 +159,48 @@ class Transport:
                 quick_retries += 1
             logger.debug("%s: retrying in %.3f s after %s", endpoint.path, delay, failure.value)
             if delay > 0:
-                await self.retry.sleep(delay)
+                with self.shards.guard() as waiting:
+                    await self.retry.sleep(delay)
+                if waiting.cancelled_caught:
+                    raise ClientClosedError(
+                        f"the client was closed while waiting to retry after: {error}",
+                        endpoint=endpoint.path,
+                        sent=failure not in (Failure.NOT_SENT, Failure.THROTTLED),
+                    )
 
-    def _build(
-        self, endpoint: Endpoint, url: httpx.URL, business: dict[str, str], pic: bytes | None
-    ) -> httpx.Request:
+    @staticmethod
+    def business(params: Mapping[str, object], shop: Mapping[str, str]) -> dict[str, str]:
+        """The call's own parameters and the store's, in wire form, each checked to be text
+        that can be signed and sent (a lone surrogate would otherwise fail inside signing)."""
+        business: dict[str, str] = {}
+        for name, value in params.items():
+            if value is not None:
+                business[name] = _sendable(name, format_value(value))
+        for name, value in shop.items():
+            business[name] = _sendable(name, value)
+        return business
+
+    def check(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, object],
+        shop: Mapping[str, str],
+        pic: bytes | None = None,
+    ) -> int:
+        """Encode the call's body exactly as ``call`` would, send nothing, and return its size
+        (raising ``ValidationError`` where ``call`` would)."""
+        content, _ = self.encode(endpoint, self.business(params, shop), pic)
+        return len(content)
+
+    def encode(
+        self, endpoint: Endpoint, business: dict[str, str], pic: bytes | None
+    ) -> tuple[bytes, str]:
+        """The signed body of one attempt and its content type; over 1 MB is refused."""
         fields = dict(business)
         fields["app_id"] = self.app_id
         fields["timestamp"] = str(int(time.time()))
         fields["random"] = make_nonce()
-        fields["sign"] = sign_params(fields, self._key.value)
+        fields["sign"] = self._key.sign(fields)
         if endpoint.multipart:
             if pic is None:
                 raise ValidationError("pic", "a picture is required")
@@ -166,7 +216,7 @@ class Transport:
                 raise ValidationError(
                     largest, f"makes the request body {len(content)} bytes; the limit is 1 MB"
                 )
-        return self.shards.build(url, content, content_type)
+        return content, content_type
 
     def _log(
         self, endpoint: Endpoint, attempt: int, status: int | None, code: int | None, started: float
@@ -207,10 +257,26 @@ def _multipart(fields: Mapping[str, str], pic: bytes) -> tuple[bytes, str]:
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def has_surrogate(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate (found without raising an encoding error,
+    whose args would repeat the whole string)."""
+    return not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value)
+
+
+def _sendable(field: str, value: str) -> str:
+    if has_surrogate(value):
+        raise ValidationError(field, "is not valid Unicode text (lone surrogate)")
+    return value
+
+
 def _classify_exception(exc: httpx.HTTPError, endpoint: Endpoint) -> tuple[Failure, SunmiError]:
-    sent = not isinstance(exc, _NOT_SENT)
-    kind = RequestTimeout if isinstance(exc, httpx.TimeoutException) else TransportError
+    sent = getattr(exc, "sent", None)
+    if not isinstance(sent, bool):
+        sent = not isinstance(exc, _NOT_SENT)
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, Closed):
+        return Failure.FINAL, ClientClosedError(str(exc), endpoint=endpoint.path, sent=sent)
+    kind = RequestTimeout if isinstance(exc, httpx.TimeoutException) else TransportError
     error = kind(message, endpoint=endpoint.path, sent=sent)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return Failure.FINAL, error

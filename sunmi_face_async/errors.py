@@ -13,6 +13,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "DataNotFoundError",
     "DatabaseError",
@@ -74,6 +75,14 @@ class TransportError(SunmiError):
 
 class RequestTimeout(TransportError):
     """The request timed out (connecting, writing, reading or waiting for a connection)."""
+
+
+class ClientClosedError(TransportError, RuntimeError):
+    """The client was closed (``aclose``) before or while the call ran.
+
+    A call still waiting for a connection, or not yet started, is never sent (``sent`` is
+    False); a call that was in flight is cut off and its outcome is unknown (``sent`` True).
+    """
 
 
 class GroupLookupError(SunmiError, LookupError):

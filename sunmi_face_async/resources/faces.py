@@ -27,6 +27,22 @@ def _attributes(
     }
 
 
+async def _prepare_add(
+    group_id: object,
+    pic: PictureSource,
+    name: object,
+    gender: object,
+    age_range: object,
+    customer_values: object,
+) -> tuple[dict[str, object], bytes]:
+    """The checked parameters and picture of an add (the body is checked when encoded)."""
+    params = {
+        "group_id": check.nonempty_str("group_id", group_id),
+        **_attributes(name, gender, age_range, customer_values),
+    }
+    return params, await read_picture(pic)
+
+
 class Faces(Resource):
     """Face endpoints of one store."""
 
@@ -35,6 +51,29 @@ class Faces(Resource):
     async def get(self, face_id: str) -> Face:
         data = await self._call(ep.FACE_INFO, {"face_id": check.nonempty_str("face_id", face_id)})
         return parse_face(data, ep.FACE_INFO.path)
+
+    async def check_add(
+        self,
+        group_id: str,
+        *,
+        pic: PictureSource,
+        name: str | None = None,
+        gender: Gender | int | None = None,
+        age_range: AgeRange | int | None = None,
+        customer_values: Sequence[str | None] | None = None,
+    ) -> int:
+        """Run every check ``add`` runs, send nothing, and return the request body's size.
+
+        The same code as ``add``: each field's check, the picture's (JPEG, PNG or BMP, at
+        most 1 MB), then the multipart body is encoded as it would be sent and held to the
+        gateway's 1 MB limit. Raises ``ValidationError`` naming the field where ``add``
+        would. The size counts this client's app_id and store parameters, so check with the
+        credentials and store the real run will use.
+        """
+        params, picture = await _prepare_add(
+            group_id, pic, name, gender, age_range, customer_values
+        )
+        return self._transport.check(ep.FACE_ADD, params, self._shop, pic=picture)
 
     async def add(
         self,
@@ -52,12 +91,11 @@ class Faces(Resource):
         (files are read in a worker thread). Not retried once the request may have reached
         the server: an unknown outcome raises with ``outcome_unknown`` set, so a caller can
         look the face up instead of uploading it twice (the bulk layer does that).
+        ``check_add`` runs the same checks without sending.
         """
-        params = {
-            "group_id": check.nonempty_str("group_id", group_id),
-            **_attributes(name, gender, age_range, customer_values),
-        }
-        picture = await read_picture(pic)
+        params, picture = await _prepare_add(
+            group_id, pic, name, gender, age_range, customer_values
+        )
         data = await self._call(ep.FACE_ADD, params, pic=picture)
         face_id = data.get("face_id") if isinstance(data, dict) else None
         if isinstance(face_id, int) and not isinstance(face_id, bool):

@@ -16,6 +16,7 @@ EXPECTED = {
     "AsyncSunmiFace",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "DataNotFoundError",
     "DatabaseError",

@@ -255,7 +255,7 @@ async def test_from_env() -> None:
         assert api.app_id == "ENVAPP"
         assert api.base_url == UAT_URL
         assert api.store == {"sunmi_shop_no": "100939020409"}
-        assert api._transport._key.value == "ENVKEY"
+        assert api._transport._key._bytes == b"ENVKEY"
         assert "ENVKEY" not in repr(api)
 
 

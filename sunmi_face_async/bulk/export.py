@@ -5,7 +5,9 @@ Each group is walked by ``PageWalk``: its first page alone, then windows of up t
 bring new faces. The server's ``total_num`` only sizes a window; a server that serves fewer
 faces per page than asked is followed at the length it serves. Pages shift while a group
 changes, so a face may show up twice: only its first sighting is kept (by ``face_id``).
-Writers turn the stream into JSON Lines or CSV.
+Writers turn the stream into JSON Lines or CSV. A file is written beside its final path and
+renamed into place once complete, so it is whole or absent (Ctrl-C leaves no half file). CSV
+cells that a spreadsheet would run as a formula are neutralised (OWASP, "CSV injection").
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import csv
 import functools
 import json
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
-from contextlib import ExitStack
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
@@ -26,7 +30,7 @@ from ..models import Face, FacePage
 from ._engine import BulkMap
 from ._results import BulkEvent, Progress
 
-__all__ = ["CSV_COLUMNS", "export_faces", "write_csv", "write_jsonl"]
+__all__ = ["CSV_COLUMNS", "export_faces", "open_atomic", "write_csv", "write_jsonl"]
 
 #: The CSV writer's columns; ``customer_values`` is spread over five columns.
 CSV_COLUMNS = (
@@ -143,9 +147,34 @@ class _closing:
         await self.gen.aclose()
 
 
+@contextmanager
+def open_atomic(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A text file that appears at ``path`` only when the block ends without an error.
+
+    It is written as a hidden temporary file in the same directory (so the rename stays on one
+    file system), flushed to disk, then renamed over ``path``; on any error, Ctrl-C included,
+    the temporary file is removed and ``path`` is left as it was. A new file is readable by
+    its owner only (exports hold personal data); a replaced file keeps its permissions.
+    """
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with suppress(OSError):  # replacing a file keeps its permissions; a new one is 0600
+            os.chmod(temp, target.stat().st_mode & 0o777)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
 def _open(dest: str | os.PathLike[str] | TextIO, stack: ExitStack) -> TextIO:
     if isinstance(dest, str | os.PathLike):
-        return stack.enter_context(open(dest, "w", encoding="utf-8", newline=""))
+        return stack.enter_context(open_atomic(dest))
     return dest
 
 
@@ -172,9 +201,18 @@ async def write_jsonl(
 
 
 async def write_csv(
-    faces: AsyncIterable[Face] | Iterable[Face], dest: str | os.PathLike[str] | TextIO
+    faces: AsyncIterable[Face] | Iterable[Face],
+    dest: str | os.PathLike[str] | TextIO,
+    *,
+    raw: bool = False,
 ) -> int:
-    """Write a CSV with a header (``CSV_COLUMNS``); return how many faces were written."""
+    """Write a CSV with a header (``CSV_COLUMNS``); return how many faces were written.
+
+    A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` so a spreadsheet shows it as text instead of running it as a formula;
+    ``raw=True`` writes every value exactly as the server sent it.
+    """
+    cell = _cell if raw else _inert_cell
     count = 0
     with ExitStack() as stack:
         writer = csv.writer(_open(dest, stack))
@@ -182,10 +220,19 @@ async def write_csv(
         async for face in _each(faces):
             row = to_dict(face)
             values = list(face.customer_values) + [""] * (5 - len(face.customer_values))
-            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS[:9]] + values[:5])
+            cells = [row.get(column) for column in CSV_COLUMNS[:9]] + values[:5]
+            writer.writerow([cell(value) for value in cells])
             count += 1
     return count
 
 
 def _cell(value: object) -> str:
     return "" if value is None else str(value)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_cell(value: object) -> str:
+    text = _cell(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import collections
 import csv
+import shlex
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -62,8 +65,10 @@ class _Tally:
 
 def _write_manifest(workdir: Path, pictures: list[Path]) -> Path:
     """A CSV manifest: picture, name, gender, age range and a member number per face."""
+    from ..bulk.export import open_atomic
+
     manifest = workdir / "faces.csv"
-    with manifest.open("w", newline="", encoding="utf-8") as handle:
+    with open_atomic(manifest) as handle:  # whole or absent, like every file the tool writes
         writer = csv.writer(handle)
         writer.writerow(["picture", "name", "gender", "age_range", "external_key"])
         for index, picture in enumerate(pictures):
@@ -346,4 +351,42 @@ def demo_command(
         state.output.json(summary.as_dict())
     else:
         state.output.summary("demo summary", summary.rows())
+        state.output.info(next_steps(keep))
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def command_name() -> str:
+    """How to run this very ``sunmi-face`` from the current directory, as a shell word.
+
+    ``make demo`` runs ``.venv/bin/sunmi-face``, whose directory is not on ``PATH``: then the
+    plain name would be "command not found", so the path is given (relative when it is below
+    the current directory).
+    """
+    script = Path(sys.executable).with_name("sunmi-face")
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m sunmi_face_async.cli"
+    on_path = shutil.which("sunmi-face")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "sunmi-face"
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(script)
+    return shlex.quote(shown)
+
+
+def next_steps(keep: Path | None) -> str:
+    """What to try after the demo, as commands that run as printed from here."""
+    cmd = command_name()
+    lines = ["next: try the commands on the fake cloud over HTTP"]
+    if keep is None:
+        lines.append(f"  {cmd} demo --keep demo-files   (keeps the pictures this run deleted)")
+    pictures = shlex.quote(str(keep / "pictures")) if keep is not None else "demo-files/pictures"
+    lines += [
+        f"  1. {cmd} fake-server --port 8765   (leave it running)",
+        "  2. in another terminal, paste the `export SUNMI_...` line it printed, then:",
+        f"     {cmd} groups list",
+        f"     {cmd} enroll {pictures} --group Staff --create-group",
+        f"     {cmd} faces list --group Staff --limit 5",
+    ]
+    return "\n".join(lines)

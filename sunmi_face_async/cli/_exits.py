@@ -10,7 +10,9 @@ from __future__ import annotations
 from ..errors import (
     APIError,
     AuthenticationError,
+    GroupNotEmptyError,
     ProtocolError,
+    ShopNotFoundError,
     SunmiError,
     TransportError,
     ValidationError,
@@ -31,6 +33,17 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+CREDENTIALS_HINT = (
+    "check the app id (--app-id, SUNMI_APP_ID), the app key (SUNMI_APP_KEY), "
+    "the store number (--shop-no, SUNMI_SHOP_NO) and the clock"
+)
+NOT_EMPTY_HINT = (
+    "a group that holds faces cannot be deleted: delete them first "
+    "(sunmi-face faces delete --group GROUP --all) or move them "
+    "(sunmi-face faces move --from GROUP --to OTHER --all)"
+)
+
+
 class CliError(Exception):
     """A failure the CLI explains itself: ``message`` is printed as ``error: <message>``."""
 
@@ -46,9 +59,12 @@ def describe_error(exc: BaseException) -> tuple[str, int] | None:
         return exc.message, exc.exit_code
     if isinstance(exc, ValidationError):
         return f"invalid {exc.field}: {exc.problem}", EXIT_USAGE
-    if isinstance(exc, AuthenticationError):
-        hint = "check the app id, the app key, the store number and the clock"
-        return f"the server refused the credentials ({exc}); {hint}", EXIT_USAGE
+    if isinstance(exc, AuthenticationError | ShopNotFoundError):
+        # 5041 (invalid integrator, or no such store for it) is a wrong app id or store
+        # number: a configuration error like a wrong key, with the same hint.
+        return f"the server refused the credentials ({exc}); {CREDENTIALS_HINT}", EXIT_USAGE
+    if isinstance(exc, GroupNotEmptyError):
+        return f"the server refused the request: {exc}; {NOT_EMPTY_HINT}", EXIT_FAILED
     if isinstance(exc, APIError):
         return f"the server refused the request: {exc}", EXIT_FAILED
     if isinstance(exc, TransportError):

@@ -77,7 +77,7 @@ def faces() -> None:
 def list_faces(state: State, group: str, limit: int) -> None:
     """List the faces of a group (for large groups prefer `export`).
 
-    Example: sunmi-face faces list --group VIP --limit 20
+    Example: sunmi-face faces list --group regular --limit 20
     """
 
     async def body() -> tuple[list[Face], int | None]:
@@ -129,7 +129,7 @@ def add_face(
 ) -> None:
     """Upload one picture (JPEG, PNG or BMP, at most 1 MB) into a group; print the face id.
 
-    Example: sunmi-face faces add mike.jpg --group VIP --name Mike --gender male --value gold
+    Example: sunmi-face faces add mike.jpg --group regular --name Mike --gender male --value gold
     """
     customer_values = _values(values)
 
@@ -167,7 +167,7 @@ def update_face(
 ) -> None:
     """Change a face's name, gender, age range or custom values.
 
-    Example: sunmi-face faces update 578968751459 --group VIP --name "Mike Li"
+    Example: sunmi-face faces update 578968751459 --group regular --name "Mike Li"
     """
     customer_values = _values(values)
     if name is None and gender is None and age is None and customer_values is None:

@@ -5,10 +5,14 @@ A group is named on the command line by its id or its name (names are unique in 
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
+from ..errors import GroupNotEmptyError
 from ..models import FaceGroup, GroupType
 from ._app import cli, output_options
+from ._exits import EXIT_FAILED, CliError
 from ._runtime import State, pass_state, resolve_group, run_async
 
 __all__ = ["groups"]
@@ -44,7 +48,7 @@ def list_groups(state: State) -> None:
 def show_group(state: State, group: str) -> None:
     """Show one group (GROUP is an id or a name).
 
-    Example: sunmi-face groups show VIP
+    Example: sunmi-face groups show regular
     """
 
     async def body() -> FaceGroup:
@@ -158,8 +162,23 @@ def delete_group(state: State, group: str) -> None:
     async def body() -> FaceGroup:
         async with state.client() as client:
             found = await resolve_group(client, group)
-            await client.groups.delete(found.group_id)
+            try:
+                await client.groups.delete(found.group_id)
+            except GroupNotEmptyError:
+                raise CliError(_not_empty(found), EXIT_FAILED) from None
             return found
 
     found = run_async(body)
     state.output.done(f"deleted group {found.name} ({found.group_id})", group_id=found.group_id)
+
+
+def _not_empty(group: FaceGroup) -> str:
+    """What to do about a group that cannot be deleted because it still holds faces."""
+    ref = group.name if group.name.isprintable() and group.name else group.group_id
+    quoted = shlex.quote(ref)
+    held = f"{group.count} faces" if group.count is not None else "faces"
+    return (
+        f"group {ref!r} still holds {held}, and only an empty group can be deleted: delete them "
+        f"first with `sunmi-face faces delete --group {quoted} --all` (or move them with "
+        f"`sunmi-face faces move --from {quoted} --to OTHER --all`), then delete the group"
+    )

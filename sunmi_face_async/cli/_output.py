@@ -1,12 +1,13 @@
 """How results reach the user: rich tables for people, JSON for scripts, errors on stderr.
 
 Results go to stdout; messages, warnings, errors and progress go to stderr, so
-``sunmi-face --json ... | jq`` and ``export > faces.jsonl`` stay clean.
+``sunmi-face --json ... | jq`` and ``export > faces.jsonl`` stay clean. Everything printed
+passes :func:`show` (rich markup escaped, control characters made visible), and JSON goes
+through :func:`safe_json`: names from the server can neither steer the terminal nor style it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import IntEnum
@@ -18,8 +19,14 @@ from rich.table import Table
 
 from .._convert import to_dict
 from ..models import Face, FaceGroup
+from ._safe import safe_json, safe_text
 
-__all__ = ["Output", "face_rows", "group_rows"]
+__all__ = ["Output", "face_rows", "group_rows", "show"]
+
+
+def show(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` ready for ``Console.print``: control characters visible, markup inert."""
+    return escape(safe_text(text, keep_newlines=keep_newlines))
 
 
 def _enum_name(value: object) -> str:
@@ -91,14 +98,14 @@ class Output:
 
     def json(self, data: Any) -> None:
         """One JSON document on stdout."""
-        self.stdout.out(json.dumps(data, ensure_ascii=False, default=str), highlight=False)
+        self.stdout.out(safe_json(data), highlight=False)
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str = "") -> None:
-        table = Table(title=title or None, show_lines=False, header_style="bold")
+        table = Table(title=show(title) or None, show_lines=False, header_style="bold")
         for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column.endswith(" id"))
+            table.add_column(show(column), overflow="fold", no_wrap=column.endswith(" id"))
         for row in rows:
-            table.add_row(*(escape(cell) for cell in row))
+            table.add_row(*(show(cell) for cell in row))
         self.stdout.print(table)
 
     def groups(self, groups: Sequence[FaceGroup]) -> None:
@@ -127,16 +134,20 @@ class Output:
         if self.json_mode:
             self.json({"ok": True, **data})
         else:
-            self.stdout.print(escape(message))
+            self.stdout.print(show(message))
+
+    def result(self, message: str) -> None:
+        """A plain result line on stdout (not in ``--json`` mode: the caller decides)."""
+        self.stdout.print(show(message))
 
     def info(self, message: str) -> None:
-        self.stderr.print(escape(message))
+        self.stderr.print(show(message, keep_newlines=True))
 
     def warn(self, message: str) -> None:
-        self.stderr.print(f"warning: {escape(message)}")
+        self.stderr.print(f"warning: {show(message)}")
 
     def error(self, message: str) -> None:
-        self.stderr.print(f"error: {escape(message)}", soft_wrap=True)
+        self.stderr.print(f"error: {show(message)}", soft_wrap=True)
 
     def summary(self, title: str, rows: Mapping[str, object]) -> None:
         """A key/value summary: a table on stdout, or a JSON object."""

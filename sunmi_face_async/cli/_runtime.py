@@ -8,6 +8,7 @@ credentials (``fake-server``, ``demo``, ``enroll --dry-run``) never ask for them
 from __future__ import annotations
 
 import asyncio
+import difflib
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -109,7 +110,11 @@ def run_async(body: Callable[[], Awaitable[T]]) -> T:
 
 
 async def resolve_group(client: AsyncSunmiFace, ref: str) -> FaceGroup:
-    """The group whose id, or else whose name, is ``ref``; CliError (exit 2) if none."""
+    """The group whose id, or else whose name, is ``ref``; CliError (exit 2) if none.
+
+    Names are matched exactly (the cloud tells ``VIP`` from ``vip``); the error suggests the
+    close names, so ``Strangers`` points at ``stranger``.
+    """
     groups = await client.groups.list()
     for group in groups:
         if group.group_id == ref:
@@ -117,7 +122,14 @@ async def resolve_group(client: AsyncSunmiFace, ref: str) -> FaceGroup:
     for group in groups:
         if group.name == ref:
             return group
-    known = ", ".join(f"{g.name} ({g.group_id})" for g in groups) or "none"
+    by_folded = {g.name.casefold(): g.name for g in groups}
+    close = difflib.get_close_matches(ref.casefold(), list(by_folded), n=3, cutoff=0.6)
+    hint = ""
+    if close:
+        hint = " did you mean " + " or ".join(repr(by_folded[c]) for c in close) + "?"
+    known = ", ".join(f"{g.name!r} ({g.group_id})" for g in groups) or "none"
     raise CliError(
-        f"unknown group {ref!r}: no group has that id or name; known groups: {known}", EXIT_USAGE
+        f"unknown group {ref!r}: no group has that id or name (names are case-sensitive);"
+        f"{hint} known groups: {known}",
+        EXIT_USAGE,
     )

@@ -199,7 +199,7 @@ def test_move_reports_ids_not_in_the_group_and_moves_the_rest(
 
 def test_delete_all(invoke: Invoke, cloud: FakeSunmiCloud, tmp_path: Path) -> None:
     _enroll_three(invoke, tmp_path)
-    result = invoke(["faces", "delete", "-g", "A", "--all"])
+    result = invoke(["faces", "delete", "-g", "A", "--all", "--yes"])
     assert result.exit_code == 0, result.output
     assert cloud.faces_in(group_id(cloud, "A")) == []
 

@@ -51,8 +51,12 @@ class EventStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        with self._connect() as db:
-            db.execute(_SCHEMA)
+        db = self._connect()
+        try:
+            with db:  # commits; it does not close (Python 3.13 warns about that)
+                db.execute(_SCHEMA)
+        finally:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10.0)

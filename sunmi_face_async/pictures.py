@@ -8,12 +8,14 @@ async entry point does it in a worker thread.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import BinaryIO, TypeAlias
 
 import anyio.to_thread
 
+from ._files import NotRegularFile, open_regular
 from .errors import ValidationError
 
 __all__ = ["MAX_BODY_BYTES", "PictureSource", "picture_format", "read_picture", "validate_picture"]
@@ -39,16 +41,41 @@ def validate_picture(data: bytes, field: str = "pic") -> bytes:
     if not data:
         raise ValidationError(field, "the picture is empty")
     if len(data) > MAX_BODY_BYTES:
-        raise ValidationError(field, f"the picture is {len(data)} bytes; the limit is 1 MB")
+        raise ValidationError(field, _too_big(len(data)))
     if picture_format(data) is None:
         raise ValidationError(field, "the picture is not a JPEG, PNG or BMP file")
     return data
 
 
+def _too_big(size: int) -> str:
+    return f"the picture is {size:,} bytes; the limit is 1 MB ({MAX_BODY_BYTES:,} bytes)"
+
+
+def _remaining(stream: BinaryIO) -> int | None:
+    """The bytes left in a seekable stream, without reading them (None when unknown)."""
+    probe: object = stream  # a caller may pass a text stream despite the annotation
+    try:
+        if isinstance(probe, io.TextIOBase) or not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(here)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return end - here
+
+
 def _read_limited(stream: BinaryIO, field: str) -> bytes:
+    size = _remaining(stream)
+    if size is not None and size > MAX_BODY_BYTES:
+        raise ValidationError(field, _too_big(size))  # the real size, not the bytes read
     data = stream.read(MAX_BODY_BYTES + 1)
     if not isinstance(data, bytes):
         raise ValidationError(field, "the file object must be opened in binary mode")
+    if len(data) > MAX_BODY_BYTES:  # a stream of unknown length, or one still growing
+        raise ValidationError(
+            field, f"the picture is over {MAX_BODY_BYTES:,} bytes; the limit is 1 MB"
+        )
     return data
 
 
@@ -56,12 +83,15 @@ def _read_source(source: object, field: str) -> bytes:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
-            with path.open("rb") as stream:
+            # Never opens a FIFO, device or socket: a FIFO would block the thread for ever.
+            with open_regular(path) as stream:
                 return _read_limited(stream, field)
+        except ValidationError:
+            raise
+        except NotRegularFile as exc:
+            raise ValidationError(field, f"{exc.kind}, not a picture: {path}") from None
         except FileNotFoundError:
             raise ValidationError(field, f"no such file: {path}") from None
-        except IsADirectoryError:
-            raise ValidationError(field, f"a directory, not a picture: {path}") from None
         except OSError as exc:
             raise ValidationError(field, f"cannot read {path}: {exc.strerror or exc}") from None
         except ValueError as exc:  # e.g. a NUL character in the path
@@ -69,6 +99,8 @@ def _read_source(source: object, field: str) -> bytes:
     if hasattr(source, "read"):
         try:
             return _read_limited(source, field)  # type: ignore[arg-type]
+        except ValidationError:
+            raise
         except (OSError, ValueError) as exc:  # ValueError: the file object is closed
             raise ValidationError(field, f"cannot read the file object: {exc}") from None
     raise ValidationError(

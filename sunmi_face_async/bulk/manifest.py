@@ -9,7 +9,8 @@ default is given:
 
 - ``group_id``: the target group.
 - ``picture``: the picture's path, relative to the manifest's directory unless absolute.
-- ``name``, ``gender`` (0/1/2 or unknown/male/female), ``age_range`` (1 to 8).
+- ``name``, ``gender`` (0/1/2 or unknown/male/female), ``age_range`` (1 to 8; 0 or empty:
+  unset, as the exports write it).
 - ``customer_value1`` .. ``customer_value5`` (JSONL may give ``customer_values`` as a list).
 - ``external_key``: the caller's stable id for the face (used by the journal and
   reconciliation).
@@ -18,6 +19,7 @@ default is given:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,8 +28,10 @@ from typing import Any
 
 import attrs
 
+from .._files import NotRegularFile, file_kind, open_regular, shown
 from ..models import AgeRange, Gender
 from ..pictures import PictureSource
+from ._manifest_files import MAX_LINE_BYTES, bad_text, binary_lines, first_bad_text
 
 __all__ = [
     "PICTURE_SUFFIXES",
@@ -42,6 +46,16 @@ __all__ = [
 PICTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 _GENDERS = {"unknown": Gender.UNKNOWN, "male": Gender.MALE, "female": Gender.FEMALE}
 _SLOTS = 5
+#: The columns the readers use; each may appear once in a CSV header.
+_COLUMNS = (
+    "group_id",
+    "picture",
+    "name",
+    "gender",
+    "age_range",
+    "external_key",
+    *(f"customer_value{slot}" for slot in range(1, _SLOTS + 1)),
+)
 
 
 def _to_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -79,7 +93,11 @@ class ManifestError:
 def read_manifest(
     path: str | os.PathLike[str], *, group_id: str | None = None
 ) -> Iterator[FaceUpload | ManifestError]:
-    """Read a directory, a ``.csv`` or a ``.jsonl`` manifest (chosen by what ``path`` is)."""
+    """Read a directory, a ``.csv`` or a ``.jsonl`` manifest (chosen by what ``path`` is).
+
+    Raises ``ValueError`` for an unknown type or a manifest that is not a regular file (a
+    FIFO would block), ``OSError`` when it cannot be found or looked at.
+    """
     path = Path(path)
     if path.is_dir():
         if group_id is None:
@@ -93,61 +111,152 @@ def read_manifest(
     raise ValueError(f"unknown manifest type {suffix!r}: use a directory, .csv or .jsonl")
 
 
-def read_directory(path: str | os.PathLike[str], *, group_id: str) -> Iterator[FaceUpload]:
-    """One face per picture file (sorted by file name); the name is the file name's stem."""
+def read_directory(
+    path: str | os.PathLike[str], *, group_id: str
+) -> Iterator[FaceUpload | ManifestError]:
+    """One face per picture file (sorted by file name); the name is the file name's stem.
+
+    Every entry with a picture suffix is listed, so one that is not a regular file (a FIFO,
+    a broken link, a folder) is reported INVALID when it is loaded instead of vanishing. A
+    file name that is not UTF-8 is a ``ManifestError`` whose ``line`` is the entry's place
+    in the sorted listing.
+    """
     root = Path(path)
-    names = sorted(
-        entry.name
-        for entry in os.scandir(root)
-        if entry.is_file() and Path(entry.name).suffix.lower() in PICTURE_SUFFIXES
-    )
-    for name in names:
+    with os.scandir(root) as entries:
+        names = sorted(e.name for e in entries if Path(e.name).suffix.lower() in PICTURE_SUFFIXES)
+    for position, name in enumerate(names, start=1):
+        why = bad_text(name, fix="rename the file")
+        if why is not None:
+            yield ManifestError(position, f"file name: {why}", shown(root / name))
+            continue
         yield FaceUpload(group_id=group_id, pic=root / name, name=Path(name).stem)
 
 
 def read_csv(
     path: str | os.PathLike[str], *, group_id: str | None = None
 ) -> Iterator[FaceUpload | ManifestError]:
-    """Rows of a CSV file with a header line; line numbers count the header as line 1."""
+    """Rows of a CSV file with a header line; line numbers count the header as line 1.
+
+    A row spanning several lines (a quoted value with line breaks) is numbered by its
+    first line. A UTF-8 BOM is allowed; a row holding bytes that are not UTF-8 is a
+    ``ManifestError`` and the other rows go on.
+    """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as stream:
-        reader = csv.DictReader(stream)
-        if reader.fieldnames is None or "picture" not in reader.fieldnames:
-            yield ManifestError(1, "the header must name a 'picture' column", str(path))
-            return
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield ManifestError(reader.line_num, f"bad CSV: {exc}", str(path))
-                continue
-            line = reader.line_num
-            if None in row:
-                yield ManifestError(line, "more fields than the header names", str(path))
-                continue
-            yield _upload(row, line, path, group_id)
+    _check_regular(path)
+    return _csv_rows(path, group_id)
 
 
 def read_jsonl(
     path: str | os.PathLike[str], *, group_id: str | None = None
 ) -> Iterator[FaceUpload | ManifestError]:
-    """One JSON object per line; blank lines are skipped."""
+    """One JSON object per line; blank lines are skipped.
+
+    A UTF-8 BOM is allowed; a line that is not UTF-8, or over ``MAX_LINE_BYTES``, is a
+    ``ManifestError`` and the other lines go on.
+    """
     path = Path(path)
-    with path.open(encoding="utf-8-sig") as stream:
-        for line, text in enumerate(stream, start=1):
-            if not text.strip():
-                continue
+    _check_regular(path)
+    return _jsonl_rows(path, group_id)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a manifest that is not a regular file before anything opens it."""
+    kind = file_kind(path)
+    if kind is not None:
+        raise NotRegularFile(path, kind)
+
+
+def _csv_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | ManifestError]:
+    source = shown(path)
+    with (
+        open_regular(path) as raw,
+        io.TextIOWrapper(raw, "utf-8-sig", errors="surrogateescape", newline="") as stream,
+    ):
+        reader = csv.reader(stream)
+        try:
+            header = next(reader, [])
+        except csv.Error as exc:
+            yield ManifestError(1, f"header: bad CSV: {exc}", source)
+            return
+        problem = _header_problem(header)
+        if problem is not None:
+            yield ManifestError(1, problem, source)
+            return
+        while True:
+            first = reader.line_num + 1  # a quoted value may span lines: report the first
             try:
-                row = json.loads(text)
-            except ValueError as exc:
-                yield ManifestError(line, f"bad JSON: {exc}", str(path))
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield ManifestError(first, f"bad CSV: {exc}", source)
                 continue
-            if not isinstance(row, dict):
-                yield ManifestError(line, "each line must be a JSON object", str(path))
+            if not record:
+                continue  # a blank line
+            if len(record) > len(header):
+                extra = f"{len(record)} fields, more than the {len(header)} the header names"
+                yield ManifestError(first, extra, source)
                 continue
-            yield _upload(row, line, path, group_id)
+            row = dict(zip(header, record, strict=False))  # missing trailing fields: unset
+            why = first_bad_text(row.items())
+            if why is not None:
+                yield ManifestError(first, why, source)
+                continue
+            yield _upload(row, first, path, group_id)
+
+
+def _header_problem(header: list[str]) -> str | None:
+    for name in header:
+        why = bad_text(name)
+        if why is not None:
+            return f"header: {why}"
+    if "picture" not in header:
+        return "the header must name a 'picture' column"
+    for name in _COLUMNS:
+        if header.count(name) > 1:
+            return f"header: the column {name!r} appears {header.count(name)} times"
+    return None
+
+
+def _jsonl_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | ManifestError]:
+    source = shown(path)
+    with open_regular(path) as stream:
+        for line, chunk in enumerate(binary_lines(stream), start=1):
+            if chunk is None:
+                yield ManifestError(line, f"the line is over {MAX_LINE_BYTES:,} bytes", source)
+                continue
+            entry = _json_row(chunk)
+            if isinstance(entry, str):
+                yield ManifestError(line, entry, source)
+            elif entry is not None:
+                yield _upload(entry, line, path, group_id)
+
+
+def _json_row(chunk: bytes) -> dict[str, Any] | str | None:
+    """The line's object, None for a blank line, else why it cannot be read."""
+    try:
+        text, bad_byte = chunk.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        # Decode anyway to tell which field holds the bad byte.
+        text, bad_byte = chunk.decode("utf-8", "surrogateescape"), exc
+    if not text.strip():
+        return None
+    try:
+        row = json.loads(text)
+    except ValueError as exc:
+        if bad_byte is not None:
+            column = bad_byte.start + 1
+            byte = chunk[bad_byte.start]
+            return f"not UTF-8 text: byte 0x{byte:02x} at column {column}; save the file as UTF-8"
+        return f"bad JSON: {exc}"
+    if not isinstance(row, dict):
+        return "each line must be a JSON object"
+    escaped = bad_byte is not None
+    for key in row:
+        why = bad_text(key, escaped_bytes=escaped)
+        if why is not None:
+            return f"a key: {why}"
+    return first_bad_text(row.items(), escaped_bytes=escaped) or row
 
 
 def _upload(
@@ -156,7 +265,7 @@ def _upload(
     try:
         return _parse_row(row, line, path.parent, default_group)
     except ValueError as exc:
-        return ManifestError(line, str(exc), str(path))
+        return ManifestError(line, str(exc), shown(path))
 
 
 def _text(row: Mapping[str, Any], column: str) -> str | None:
@@ -207,8 +316,10 @@ def _age_range(value: object) -> AgeRange | None:
     if value is None or value == "":
         return None
     number = _int(value, "age_range")
+    if number == 0:
+        return None  # unset: what the exports write for a face without one
     if not AgeRange.is_known(number):
-        raise ValueError(f"age_range must be 1 to 8, not {value!r}")
+        raise ValueError(f"age_range must be 0 (unset) or 1 to 8, not {value!r}")
     return AgeRange(number)
 
 

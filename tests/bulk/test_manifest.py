@@ -23,14 +23,16 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60
 def test_a_directory_gives_one_face_per_picture_named_after_the_file(tmp_path: Path) -> None:
     for name in ("Zoe Wang.jpg", "adam.PNG", "notes.txt", "bob.bmp"):
         (tmp_path / name).write_bytes(JPEG)
-    (tmp_path / "sub.jpg").mkdir()
+    (tmp_path / "sub.jpg").mkdir()  # listed: loading it reports "a directory" (INVALID)
     uploads = list(read_directory(tmp_path, group_id="g1"))
-    assert [(u.name, u.group_id) for u in uploads] == [
+    assert all(isinstance(u, FaceUpload) for u in uploads)
+    assert [(u.name, u.group_id) for u in uploads] == [  # type: ignore[union-attr]
         ("Zoe Wang", "g1"),
         ("adam", "g1"),
         ("bob", "g1"),
+        ("sub", "g1"),
     ]
-    assert uploads[0].pic == tmp_path / "Zoe Wang.jpg"
+    assert uploads[0].pic == tmp_path / "Zoe Wang.jpg"  # type: ignore[union-attr]
 
 
 def test_csv_rows_with_documented_columns_and_bad_rows_with_line_numbers(tmp_path: Path) -> None:
@@ -56,7 +58,11 @@ def test_csv_rows_with_documented_columns_and_bad_rows_with_line_numbers(tmp_pat
     )
     assert rows[0].line == 2
     assert isinstance(rows[1], ManifestError)
-    assert (rows[1].line, rows[1].message) == (3, "picture is missing")
+    assert (rows[1].line, rows[1].message, rows[1].source) == (
+        3,
+        "picture is missing",
+        str(manifest),
+    )
     assert isinstance(rows[2], ManifestError)
     assert rows[2].line == 4
     assert "age_range" in rows[2].message

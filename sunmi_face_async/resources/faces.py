@@ -22,7 +22,10 @@ def _attributes(
     return {
         "name": check.optional_str("name", name),
         "gender": check.enum_value("gender", gender, Gender),
-        "age_range": check.enum_value("age_range", age_range, AgeRange),
+        # The server reports an age range never set as 0: taken back as "unset", and not sent.
+        "age_range": None
+        if isinstance(age_range, int) and not isinstance(age_range, bool) and age_range == 0
+        else check.enum_value("age_range", age_range, AgeRange),
         **check.custom_slots("customer_values", customer_values, "customer_value"),
     }
 

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from ..pictures import picture_format
-from ._store import FaceRecord, FakeAPIError, Store
+from ._store import FakeAPIError, Store
 
 __all__ = ["HANDLERS", "Request"]
 
@@ -117,12 +117,9 @@ def _face_list(store: Store, req: Request) -> Any:
     return {"face_list": [f.wire(name, list_form=True) for f in faces], "total_num": total}
 
 
-def _face_wire(store: Store, face: FaceRecord) -> Any:
-    return face.wire(store.groups[face.group_id].name, list_form=False)
-
-
 def _face_info(store: Store, req: Request) -> Any:
-    return _face_wire(store, store.face(req.required("face_id")))
+    face = store.face(req.required("face_id"))
+    return face.info(store.groups[face.group_id].name)
 
 
 def check_picture(pic: bytes | None) -> bytes:

@@ -54,10 +54,9 @@ class FaceRecord:
     last_arrival_time: int = 0
     arrivals: deque[int] = attrs.field(factory=deque)
 
-    def wire(self, group_name: str, *, list_form: bool) -> dict[str, Any]:
-        """The JSON the API answers with. List output reuses ``customer_keyN`` for the values."""
-        prefix = "customer_key" if list_form else "customer_value"
-        out: dict[str, Any] = {
+    def info(self, group_name: str) -> dict[str, Any]:
+        """``/face/getInfo``'s answer: the fields of the vendor's sample, so no custom values."""
+        return {
             "face_id": self.face_id,
             "group_id": self.group_id,
             "group_name": group_name,
@@ -68,6 +67,17 @@ class FaceRecord:
             "last_arrival_time": self.last_arrival_time,
             "name": self.name,
         }
+
+    def wire(self, group_name: str, *, list_form: bool) -> dict[str, Any]:
+        """The face with its custom values.
+
+        ``list_form`` is a ``getFaceList`` item: the vendor's sample names the values
+        ``customer_key1..5``. Otherwise it is the fake's own inspection form (``faces_in``,
+        the admin ``/faces`` route), which names them ``customer_value1..5``; no API answer
+        uses it (``getInfo`` answers :meth:`info`).
+        """
+        prefix = "customer_key" if list_form else "customer_value"
+        out = self.info(group_name)
         for slot, value in enumerate(self.customer_values, start=1):
             out[f"{prefix}{slot}"] = value
         return out

@@ -101,7 +101,7 @@ CASES: list[tuple[str, Call, str]] = [
         "target_group_id",
     ),
     ("gender 3", lambda c: c.faces.update("g", "f", gender=3), "gender"),
-    ("age range 0", lambda c: c.faces.update("g", "f", age_range=0), "age_range"),
+    ("age range -1", lambda c: c.faces.update("g", "f", age_range=-1), "age_range"),
     ("age range 9", lambda c: c.faces.update("g", "f", age_range=9), "age_range"),
     (
         "six values",

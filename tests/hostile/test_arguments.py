@@ -88,13 +88,15 @@ ID_LIST = Kind(
 )
 
 
-def enum_kind(enum: type[Any], *, optional: bool) -> Kind:
+def enum_kind(enum: type[Any], *, optional: bool, unset: int | None = None) -> Kind:
+    """``unset``: a non-member the server reports for "never set", taken back as not given."""
     members = st.sampled_from(list(enum))
-    values = {member.value for member in enum}
+    values = {member.value for member in enum} | ({unset} if unset is not None else set())
     unknown = st.integers().filter(lambda v: v not in values)
     invalid = st.one_of(unknown, st.booleans(), text, st.floats())
     if optional:
-        return Kind(st.none() | members | members.map(int), invalid)
+        taken_back = st.nothing() if unset is None else st.sampled_from([unset, enum(unset)])
+        return Kind(st.none() | members | members.map(int) | taken_back, invalid)
     # None for a required enum (create's type) is a known bug, tested on its own.
     return Kind(members | members.map(int), invalid)
 
@@ -220,7 +222,7 @@ CALLS: dict[str, tuple[Invoke, dict[str, Kind]]] = {
             "pic": PICTURE,
             "name": STR_OPT,
             "gender": enum_kind(Gender, optional=True),
-            "age_range": enum_kind(AgeRange, optional=True),
+            "age_range": enum_kind(AgeRange, optional=True, unset=0),
             "customer_values": SLOTS,
         },
     ),
@@ -238,7 +240,7 @@ CALLS: dict[str, tuple[Invoke, dict[str, Kind]]] = {
             "face_id": ID,
             "name": STR_OPT,
             "gender": enum_kind(Gender, optional=True),
-            "age_range": enum_kind(AgeRange, optional=True),
+            "age_range": enum_kind(AgeRange, optional=True, unset=0),
             "customer_values": SLOTS,
         },
     ),

@@ -172,7 +172,9 @@ def _csv_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | Manifes
         open_regular(path) as raw,
         io.TextIOWrapper(raw, "utf-8-sig", errors="surrogateescape", newline="") as stream,
     ):
-        reader = csv.reader(stream)
+        # strict: an unclosed quote is an error at its row, not the rest of the file
+        # silently read as one value (so every later row lost).
+        reader = csv.reader(stream, strict=True)
         try:
             header = next(reader, [])
         except csv.Error as exc:
@@ -189,7 +191,7 @@ def _csv_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | Manifes
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield ManifestError(first, f"bad CSV: {exc}", source)
+                yield ManifestError(first, _csv_problem(exc), source)
                 continue
             if not record:
                 continue  # a blank line
@@ -203,6 +205,12 @@ def _csv_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | Manifes
                 yield ManifestError(first, why, source)
                 continue
             yield _upload(row, first, path, group_id)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if str(exc) == "unexpected end of data":
+        return "bad CSV: a quote opened on this line is never closed"
+    return f"bad CSV: {exc}"
 
 
 def _header_problem(header: list[str]) -> str | None:

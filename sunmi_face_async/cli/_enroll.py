@@ -49,12 +49,16 @@ def default_journal(source: Path, group_id: str | None) -> Path:
 
 
 def _check_readable(source: Path) -> None:
+    from .._files import NotRegularFile, open_regular
+
     try:
         if source.is_dir():
             next(iter(source.iterdir()), None)
         else:
-            with source.open("rb") as handle:
+            with open_regular(source) as handle:  # a FIFO would block open() for ever
                 handle.read(1)
+    except NotRegularFile as exc:
+        raise CliError(f"{source}: {exc.kind}, not a manifest file") from None
     except OSError as exc:
         raise CliError(f"cannot read {source}: {exc.strerror or exc}") from None
 

@@ -141,6 +141,16 @@ def test_a_quoted_row_over_several_lines_is_reported_at_its_first_line(tmp_path:
     assert rows[2].name == "Carl\nBrown"
 
 
+def test_an_unclosed_quote_is_an_error_at_its_line_not_a_silent_swallow(tmp_path: Path) -> None:
+    manifest = tmp_path / "faces.csv"
+    manifest.write_text(
+        'picture,name\na.jpg,Ann\nb.jpg,"Bob\nc.jpg,Carl\nd.jpg,Dee\n', encoding="utf-8"
+    )
+    rows = list(read_csv(manifest, group_id="g"))
+    assert [(type(r).__name__, r.line) for r in rows] == [("FaceUpload", 2), ("ManifestError", 3)]
+    assert str(rows[1]) == f"{manifest}:3: bad CSV: a quote opened on this line is never closed"
+
+
 def test_a_jsonl_line_over_the_limit_is_refused_and_the_next_line_keeps_its_number(
     tmp_path: Path,
 ) -> None:

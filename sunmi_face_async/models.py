@@ -112,7 +112,12 @@ class Face:
 
 @attrs.frozen
 class FacePage:
-    """One page of ``groups.list_faces``; ``total_num`` counts the whole group."""
+    """One page of ``groups.list_faces``; ``total_num`` is the server's count of the group.
+
+    The count is the server's word, not a promise, and the server may serve fewer faces than
+    ``page_size``: ``page_count`` and ``has_more`` only repeat what it says (``iter_faces``
+    and ``bulk.export_faces`` do not rely on them).
+    """
 
     faces: tuple[Face, ...]
     total_num: int

@@ -101,7 +101,7 @@ class Groups(Resource):
     async def list_faces(
         self, group_id: str, *, page_num: int = 1, page_size: int = check.MAX_PAGE_SIZE
     ) -> FacePage:
-        """One page of a group's faces; ``total_num`` counts the whole group."""
+        """One page of a group's faces; ``total_num`` is the server's count of the group."""
         params = {
             "group_id": check.nonempty_str("group_id", group_id),
             "page_num": check.positive_int("page_num", page_num),

@@ -2,15 +2,16 @@
 
 It is a plain asyncio server (HTTP/1.1, keep-alive) so the client's real transport is under
 test. ``pages(page_num, page_size)`` returns the face ids of one page and the ``total_num`` to
-report. After ``budget`` requests every answer is a 5020 error, so a client that does not stop
-by itself still ends and the test fails instead of hanging.
+report (``groups`` gives a group id its own ``pages``). After ``budget`` requests every answer
+is a 5020 error, so a client that does not stop by itself still ends and the test fails
+instead of hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from urllib.parse import parse_qsl
 
@@ -23,10 +24,14 @@ APP_KEY = "lying-server-key-0123456789"
 class LyingServer:
     """``async with LyingServer(pages) as server:`` then ``server.client()``."""
 
-    def __init__(self, pages: Pages, *, budget: int = 3000) -> None:
+    def __init__(
+        self, pages: Pages, *, groups: Mapping[str, Pages] | None = None, budget: int = 3000
+    ) -> None:
         self.pages = pages
+        self.groups = dict(groups or {})
         self.budget = budget
         self.asked: list[tuple[int, int]] = []
+        self.asked_by_group: list[tuple[str, int, int]] = []
         self.base_url = ""
         self._server: asyncio.Server | None = None
 
@@ -60,11 +65,14 @@ class LyingServer:
     def _answer(self, form: dict[str, str]) -> bytes:
         page_num, page_size = int(form.get("page_num", "1")), int(form.get("page_size", "10"))
         self.asked.append((page_num, page_size))
+        self.asked_by_group.append((form.get("group_id", ""), page_num, page_size))
         if self.requests > self.budget:
             refusal = {"code": 5020, "msg": f"request budget of {self.budget} spent", "data": None}
             return json.dumps(refusal).encode()
-        ids, total = self.pages(page_num, page_size)
-        faces = [{"face_id": face_id, "name": f"n{face_id}"} for face_id in ids]
+        pages = self.groups.get(form.get("group_id", ""), self.pages)
+        ids, total = pages(page_num, page_size)
+        group_id = form.get("group_id", "")
+        faces = [{"face_id": i, "group_id": group_id, "name": f"n{i}"} for i in ids]
         data = {"face_list": faces, "total_num": total}
         return json.dumps({"code": 0, "msg": "succeed", "data": data}).encode()
 

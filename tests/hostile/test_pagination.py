@@ -122,3 +122,14 @@ async def test_an_honest_server_is_asked_no_page_past_the_last() -> None:
         got = await _export(server)
     assert got == ids(0, 250)
     assert sorted(server.asked) == [(1, 100), (2, 100), (3, 100)]
+
+
+async def test_each_group_is_walked_on_its_own() -> None:
+    """Group b's first page only repeats faces of group a: b still goes on, at its own size."""
+    groups = {"a": capped(100, 10, 100, own_offsets=True), "b": sliced(250, 250)}
+    async with LyingServer(sliced(0, 0), groups=groups) as server, server.client() as client:
+        faces = export_faces(client, ["a", "b"], concurrency=CONCURRENCY, page_size=100)
+        got = [(face.group_id, face.face_id) async for face in faces]
+    assert got == [("a", i) for i in ids(0, 100)] + [("b", i) for i in ids(100, 250)]
+    asked_b = sorted((num, size) for group, num, size in server.asked_by_group if group == "b")
+    assert asked_b == [(1, 100), (2, 100), (3, 100)]

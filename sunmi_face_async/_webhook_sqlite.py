@@ -1,8 +1,10 @@
 """A replay cache in an SQLite file: it survives restarts and is shared by worker processes.
 
-Each call opens its own connection and runs in one ``BEGIN IMMEDIATE`` transaction, so the
-check and the insert of a key are one step for every process using the file, and a process
-that forks or restarts holds nothing stale. Waits for another process's lock are bounded by
+Each call runs in one ``BEGIN IMMEDIATE`` transaction, so the check and the insert of a key
+are one step for every process using the file. A cache keeps one connection per process
+(opened again in a forked child, never shared with it), used by one thread at a time: a
+connection per call would pay for a WAL checkpoint on every close, several times the cost
+of the transaction itself. Waits, for another thread or another process's lock, are bounded by
 ``timeout``; every SQLite failure becomes a :class:`ReplayCacheError` naming the file.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -30,6 +33,9 @@ _SCHEMA = (
 )
 #: How long to suggest waiting when the file cannot be used (locked, full disk, I/O error).
 _UNAVAILABLE_RETRY_AFTER = 30.0
+#: Connections a forked child inherited: never used or closed there (SQLite forbids carrying
+#: a connection across fork), and kept referenced so that garbage collection does not either.
+_INHERITED: list[sqlite3.Connection] = []
 
 
 def _encode(key: Hashable) -> str:
@@ -70,6 +76,9 @@ class SqliteReplayCache:
         self.path = os.fspath(path)
         self.max_entries = max_entries
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         with self._transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -77,6 +86,25 @@ class SqliteReplayCache:
 
     def __repr__(self) -> str:
         return f"SqliteReplayCache(path={self.path!r}, max_entries={self.max_entries})"
+
+    def __enter__(self) -> SqliteReplayCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self._drop()
+
+    def close(self) -> None:
+        """Close this process's connection; the next call opens a new one."""
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        db, self._db = getattr(self, "_db", None), None
+        if db is not None and self._pid == os.getpid():
+            db.close()
 
     def __len__(self) -> int:
         now = time.time()
@@ -171,20 +199,38 @@ class SqliteReplayCache:
 
     @contextmanager
     def _transaction(self, *, begin: bool = True) -> Iterator[sqlite3.Connection]:
+        if not self._lock.acquire(timeout=self.timeout):
+            raise ReplayCacheError(
+                f"replay cache {self.path}: busy for over {self.timeout:g} s in this process",
+                retry_after=_UNAVAILABLE_RETRY_AFTER,
+            )
         try:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            db = self._connection()
+            try:
+                if begin:
+                    db.execute("BEGIN IMMEDIATE")
+                yield db
+                if begin:
+                    db.execute("COMMIT")
+            finally:
+                if db.in_transaction:
+                    db.rollback()
         except sqlite3.Error as exc:
-            raise self._unavailable(exc) from exc
-        try:
-            if begin:
-                db.execute("BEGIN IMMEDIATE")
-            yield db
-            if begin:
-                db.execute("COMMIT")
-        except sqlite3.Error as exc:
+            self._drop()  # the next call starts from a fresh connection
             raise self._unavailable(exc) from exc
         finally:
-            db.close()  # an open transaction is rolled back
+            self._lock.release()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is not None and self._pid != os.getpid():
+            _INHERITED.append(self._db)
+            self._db = None
+        if self._db is None:
+            self._db = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            self._pid = os.getpid()
+        return self._db
 
     def _unavailable(self, exc: sqlite3.Error) -> ReplayCacheError:
         return ReplayCacheError(

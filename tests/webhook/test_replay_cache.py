@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,19 @@ def test_sqlite_lock_held_by_another_process_ends_in_a_bounded_error(tmp_path: P
     assert "locked" in str(refused.value)
     assert not isinstance(refused.value, ReplayCacheFullError)
     assert cache.add("k", expires_at=10, now=0) is True
+
+
+def test_sqlite_claims_from_many_threads_give_one_new(tmp_path: Path) -> None:
+    cache = SqliteReplayCache(tmp_path / "replay.sqlite")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda _: cache.claim("k", lease_until=60, now=0), range(32)))
+    assert sorted(claims) == ["new"] + ["pending"] * 31
+    cache.close()
+
+
+def test_sqlite_cache_closes_and_opens_again(tmp_path: Path) -> None:
+    path = tmp_path / "replay.sqlite"
+    with SqliteReplayCache(path) as cache:
+        cache.add("k", expires_at=10, now=0)
+    assert cache.add("k", expires_at=10, now=0) is False  # reopened on use
+    cache.close()

@@ -47,12 +47,16 @@ class RetryPolicy:
 
     How long a call can take: each attempt first waits at most the pool timeout for a free
     connection, then runs for at most its total limit (the largest of the connect, write and
-    read timeouts; the float when the timeout is a number), and between attempts the client
-    waits at most ``max(backoff_cap, max_retry_after)``. So a call ends within
-    ``max_attempts * (pool + limit) + (max_attempts - 1) * max(backoff_cap, max_retry_after)``
+    read timeouts; the float when the timeout is a number). Opening a connection is never cut
+    short, since a cancelled TLS handshake would leak its socket: it is bounded by its own
+    connect timeout per phase (TCP connect, TLS handshake), so an attempt that opens one ends
+    within ``max(limit, 2 * connect + 1)`` seconds. Between attempts the client waits at most
+    ``max(backoff_cap, max_retry_after)``. So a call ends within
+    ``max_attempts * (pool + attempt) + (max_attempts - 1) * max(backoff_cap, max_retry_after)``
     seconds (``longest_call``), plus the time to read a picture file. With the defaults and
-    ``timeout=30``: 4 * 60 + 3 * 60 = 420 s; a call that is never retried ends within
-    pool + limit.
+    ``timeout=30`` (limit 30, and 61 when a connection is opened): at most
+    4 * (30 + 61) + 3 * 60 = 544 s, and 4 * 60 + 3 * 60 = 420 s when the server answers each
+    connection attempt promptly. A call that is never retried ends within pool + attempt.
     """
 
     max_attempts: int = 4

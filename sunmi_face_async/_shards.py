@@ -13,24 +13,17 @@ public ``build_request``/``send``, so its timeouts, hooks and TLS settings apply
 
 from __future__ import annotations
 
+import math
 import urllib.request
-from collections.abc import Mapping
 from typing import Any
 
 import anyio
 import httpx
 
+from ._attempt import Closed, DeadlineExceeded, Progress, attempt_limit
 from ._version import __version__
 
-__all__ = [
-    "CONNECTIONS_PER_SHARD",
-    "MAX_RESPONSE_BYTES",
-    "Closed",
-    "DeadlineExceeded",
-    "Progress",
-    "Shards",
-    "attempt_limit",
-]
+__all__ = ["CONNECTIONS_PER_SHARD", "MAX_RESPONSE_BYTES", "Closed", "Progress", "Shards"]
 
 #: The most connections one owned pool gets. Measured on 2 cores at 64 requests in flight,
 #: pools of 4 cost about half the client CPU per request of pools of 16 under load.
@@ -64,65 +57,6 @@ def _environment_proxy(base_url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"  # as httpx reads HTTPS_PROXY=host:port
 
 
-def attempt_limit(timeout: httpx.Timeout) -> float | None:
-    """The total time one attempt may take: the largest of the connect, write and read
-    timeouts (None, "no limit", when any of them is None).
-
-    The largest component, not their sum: each phase is already bounded on its own, and the
-    total exists to stop a server that keeps every single read short (a byte a second, an
-    endless slow body) from holding an attempt for ever.
-    """
-    parts = (timeout.connect, timeout.write, timeout.read)
-    if any(part is None for part in parts):
-        return None
-    return max(part for part in parts if part is not None)
-
-
-class Progress:
-    """How far one attempt got, so that a cut-off attempt is classified right.
-
-    httpcore reports the phases of an exchange through the ``trace`` extension. Once it
-    starts sending the request line and headers, the server may act on the request; before
-    that it cannot. Transports that report nothing (a MockTransport, a caller's mounted
-    transport) leave the question open, and an open question counts as "maybe sent".
-    """
-
-    __slots__ = ("observed", "started", "traced", "written")
-
-    def __init__(self, *, traced: bool) -> None:
-        self.traced = traced
-        self.started = self.observed = self.written = False
-
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        self.observed = True
-        if "send_request" in event:
-            self.written = True
-
-    @property
-    def maybe_sent(self) -> bool:
-        """Whether the server may have seen the request (when in doubt, True)."""
-        if not self.started:
-            return False
-        return self.written or not (self.traced or self.observed)
-
-
-class DeadlineExceeded(httpx.TimeoutException):
-    """The attempt ran past its total time limit; ``sent`` says whether it may have been
-    written (the transport maps it to ``RequestTimeout``)."""
-
-    def __init__(self, message: str, *, sent: bool) -> None:
-        super().__init__(message)
-        self.sent = sent
-
-
-class Closed(httpx.TransportError):
-    """The client was closed before or during the attempt (mapped to ``ClientClosedError``)."""
-
-    def __init__(self, message: str, *, sent: bool) -> None:
-        super().__init__(message)
-        self.sent = sent
-
-
 class Shards:
     """Sends requests through the least busy of its pools and reads capped bodies.
 
@@ -148,11 +82,12 @@ class Shards:
         self._extensions = bounds.as_dict()
         self._traced = traced
         self._pool_wait = bounds.pool
+        self._connect_timeout = bounds.connect
         limit = attempt_limit(bounds)
         if limit is not None and client is not None and bounds.pool is not None:
             limit += bounds.pool  # a caller's client waits for its pool inside the exchange
         self.limit = limit
-        self._scopes: set[anyio.CancelScope] = set()
+        self._scopes: dict[anyio.CancelScope, Progress | None] = {}
         self._idle: anyio.Event | None = None  # set once the last cancelled call has left
         # Owned pools get a gate with one place per connection: requests beyond that wait
         # here, in O(1), instead of in httpcore's pool, whose bookkeeping grows with its queue
@@ -185,7 +120,7 @@ class Shards:
         return list(self._busy)
 
     def progress(self) -> Progress:
-        return Progress(traced=self._traced)
+        return Progress(traced=self._traced, connect_timeout=self._connect_timeout)
 
     def build(
         self, url: httpx.URL, content: bytes, content_type: str, progress: Progress
@@ -213,45 +148,64 @@ class Shards:
         """
         if self.closed:
             raise Closed("the client has been closed; open a new AsyncSunmiFace", sent=False)
-        with self.guard() as guard:
-            return await self._send(request, progress)
-        assert guard.cancelled_caught  # only aclose cancels this scope
-        raise Closed("the client was closed during the call", sent=progress.maybe_sent)
+        # One cancel scope per attempt (they cost several µs each): its deadline is first
+        # the pool timeout, then the attempt's limit, and ``aclose`` cancels it.
+        gate = self._gate
+        acquired = waiting = False
+        if gate is not None:
+            try:
+                gate.acquire_nowait()  # the common case: a place is free
+                acquired = True
+            except anyio.WouldBlock:
+                waiting = True
+        scope = anyio.CancelScope(
+            deadline=self._deadline(self._pool_wait if waiting else self.limit)
+        )
+        self._scopes[scope] = progress
+        try:
+            with scope:
+                if waiting:
+                    assert gate is not None
+                    await gate.acquire()
+                    acquired = True
+                    scope.deadline = self._deadline(self.limit)
+                progress.run_within(scope, self.limit)
+                try:
+                    return await self._exchange(request)
+                except httpx.HTTPError as exc:
+                    if isinstance(exc, Closed) or not self._closed_now():
+                        raise
+                    # The pools were closed under the call: report the closing, not its symptom.
+                    raise Closed(
+                        "the client was closed during the call", sent=progress.maybe_sent
+                    ) from exc
+        finally:
+            if acquired:
+                assert gate is not None
+                gate.release()
+            self._left(scope)
+        # The scope was cancelled: by aclose, or by one of its two deadlines.
+        if self._closed_now():
+            raise Closed("the client was closed during the call", sent=progress.maybe_sent)
+        if not progress.started:
+            raise httpx.PoolTimeout(f"no connection was free within {self._pool_wait or 0:g} s")
+        raise DeadlineExceeded(progress.overdue(), sent=progress.maybe_sent)
+
+    @staticmethod
+    def _deadline(seconds: float | None) -> float:
+        return math.inf if seconds is None else anyio.current_time() + seconds
+
+    def _closed_now(self) -> bool:
+        return self.closed  # read afresh: aclose may have run while the call was waiting
 
     def guard(self) -> _Guard:
         """A cancel scope that ``aclose`` cancels (the transport wraps retry waits in one)."""
         return _Guard(self)
 
     def _left(self, scope: anyio.CancelScope) -> None:
-        self._scopes.discard(scope)
+        self._scopes.pop(scope, None)
         if not self._scopes and self._idle is not None:
             self._idle.set()
-
-    async def _send(
-        self, request: httpx.Request, progress: Progress
-    ) -> tuple[httpx.Response, bytes | None]:
-        if self._gate is None:
-            return await self._timed(request, progress)
-        with anyio.move_on_after(self._pool_wait) as waiting:
-            await self._gate.acquire()
-        if waiting.cancelled_caught:
-            raise httpx.PoolTimeout(f"no connection was free within {self._pool_wait:g} s")
-        try:
-            return await self._timed(request, progress)
-        finally:
-            self._gate.release()
-
-    async def _timed(
-        self, request: httpx.Request, progress: Progress
-    ) -> tuple[httpx.Response, bytes | None]:
-        with anyio.move_on_after(self.limit) as timed:
-            progress.started = True
-            return await self._exchange(request)
-        assert timed.cancelled_caught
-        assert self.limit is not None
-        raise DeadlineExceeded(
-            f"the attempt took longer than its {self.limit:g} s limit", sent=progress.maybe_sent
-        )
 
     async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
         index = 0
@@ -278,8 +232,11 @@ class Shards:
         """Stop every call (in flight, waiting for a connection or between retries) and
         close the pools this transport owns (a caller's client stays open)."""
         self.closed = True
-        for scope in list(self._scopes):
-            scope.cancel()
+        for scope, progress in list(self._scopes.items()):
+            if progress is None:
+                scope.cancel()
+            else:
+                progress.interrupt(scope)
         # Let the cancelled calls unwind (each closes its response) before the pools go.
         if self._scopes:
             self._idle = anyio.Event()
@@ -303,7 +260,7 @@ class _Guard:
         self._scope = anyio.CancelScope()
 
     def __enter__(self) -> anyio.CancelScope:
-        self._shards._scopes.add(self._scope)
+        self._shards._scopes[self._scope] = None
         return self._scope.__enter__()
 
     def __exit__(self, *exc_info: Any) -> bool:

@@ -129,3 +129,53 @@ def test_a_request_waiting_for_a_connection_honours_the_pool_timeout(backend: st
     assert error.outcome_unknown is False
     assert "the request was not sent" in str(error)
     assert requests == 1  # only the call that held the connection reached the server
+
+
+def test_a_stalled_tls_handshake_ends_not_sent() -> None:
+    """The server takes the connection but never answers the handshake: nothing was written,
+    so the timeout says the request was not sent, whichever limit fires first."""
+
+    async def scenario() -> tuple[float, RequestTimeout, int]:
+        async with serving(silent) as server:
+            base_url = server.base_url().replace("http://", "https://")
+            async with AsyncSunmiFace(
+                "DEADLINEAPP",
+                KEY,
+                sunmi_shop_no="560279010307",
+                base_url=base_url,
+                timeout=TIMEOUT,
+                retry=ONE_ATTEMPT,
+            ) as api:
+                started = time.monotonic()
+                with anyio.fail_after(30), pytest.raises(RequestTimeout) as caught:
+                    await api.faces.add("1", pic=JPEG)
+                return time.monotonic() - started, caught.value, server.accepted
+
+    elapsed, error, accepted = anyio.run(scenario)
+    assert accepted == 1
+    assert elapsed < TIMEOUT + MARGIN
+    assert error.sent is False
+
+
+def test_a_callers_client_is_bounded_by_its_own_timeout() -> None:
+    """With ``http_client``, that client's timeout sizes the limit; its pool wait happens
+    inside the exchange, so the limit is its pool timeout plus its largest other one."""
+
+    async def scenario() -> tuple[float, RequestTimeout]:
+        async with serving(trickle) as server, httpx.AsyncClient(timeout=1.5) as mine:
+            api = AsyncSunmiFace(
+                "DEADLINEAPP",
+                KEY,
+                sunmi_shop_no="560279010307",
+                base_url=server.base_url(),
+                retry=ONE_ATTEMPT,
+                http_client=mine,
+            )
+            started = time.monotonic()
+            with anyio.fail_after(30), pytest.raises(RequestTimeout) as caught:
+                await api.groups.list()
+            return time.monotonic() - started, caught.value
+
+    elapsed, error = anyio.run(scenario)
+    assert elapsed < 1.5 + 1.5 + MARGIN
+    assert error.sent is True

@@ -176,7 +176,8 @@ class AsyncSunmiFace:
     ) -> AsyncSunmiFace:
         """A client for another store over the same credentials and connections.
 
-        Closing it does nothing; close the client it came from.
+        Closing it does nothing; close the client it came from, which stops this one's calls
+        too (they raise ``ClientClosedError``).
         """
         clone = object.__new__(type(self))
         clone._init(self._transport, _store(sunmi_shop_no, shop_id), owner=False)
@@ -201,6 +202,14 @@ class AsyncSunmiFace:
         return dict(self._store)
 
     async def aclose(self) -> None:
+        """Stop every call on these connections and close them (a no-op on a ``with_shop``
+        child; a caller's ``http_client`` stays open for its owner, but its calls stop).
+
+        Calls still waiting for a connection, or between retries, raise
+        ``ClientClosedError`` with ``sent=False`` and are never sent; calls in flight are cut
+        off (``sent=True``: their outcome is unknown), except one that is opening its
+        connection, which ends as not sent once that is done (within its connect timeout).
+        """
         if self._owner:
             await self._transport.aclose()
 

@@ -184,7 +184,9 @@ def move_command(
 ) -> int:
     """Move faces from one group to another (in chunks of 100 ids).
 
-    Example: sunmi-face faces move --from stranger --to regular 578968751459
+    \b
+    Example:
+      sunmi-face faces move --from stranger --to regular 578968751459
     """
     ids = read_ids(face_ids, ids_file)
     _ids_or_all(ids, all_faces)

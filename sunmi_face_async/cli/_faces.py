@@ -77,7 +77,9 @@ def faces() -> None:
 def list_faces(state: State, group: str, limit: int) -> None:
     """List the faces of a group (for large groups prefer `export`).
 
-    Example: sunmi-face faces list --group regular --limit 20
+    \b
+    Example:
+      sunmi-face faces list --group regular --limit 20
     """
 
     async def body() -> tuple[list[Face], int | None]:
@@ -102,7 +104,9 @@ def list_faces(state: State, group: str, limit: int) -> None:
 def show_face(state: State, face_id: str) -> None:
     """Show one face.
 
-    Example: sunmi-face faces show 578968751459
+    \b
+    Example:
+      sunmi-face faces show 578968751459
     """
 
     async def body() -> Face:
@@ -129,7 +133,9 @@ def add_face(
 ) -> None:
     """Upload one picture (JPEG, PNG or BMP, at most 1 MB) into a group; print the face id.
 
-    Example: sunmi-face faces add mike.jpg --group regular --name Mike --gender male --value gold
+    \b
+    Example:
+      sunmi-face faces add mike.jpg --group regular --name Mike --gender male --value gold
     """
     customer_values = _values(values)
 
@@ -167,7 +173,9 @@ def update_face(
 ) -> None:
     """Change a face's name, gender, age range or custom values.
 
-    Example: sunmi-face faces update 578968751459 --group regular --name "Mike Li"
+    \b
+    Example:
+      sunmi-face faces update 578968751459 --group regular --name "Mike Li"
     """
     customer_values = _values(values)
     if name is None and gender is None and age is None and customer_values is None:

@@ -77,7 +77,9 @@ def fake_server(
 ) -> int:
     """Run the fake SUNMI cloud on loopback and print the credentials to use.
 
-    Example: sunmi-face fake-server --port 8765 --latency 0.02 --error-rate 5000=0.01
+    \b
+    Example:
+      sunmi-face fake-server --port 8765 --latency 0.02 --error-rate 5000=0.01
     """
     if host not in _LOOPBACK:
         raise click.BadParameter("the fake cloud only listens on loopback", param_hint="--host")

@@ -31,7 +31,9 @@ def groups() -> None:
 def list_groups(state: State) -> None:
     """List the store's groups.
 
-    Example: sunmi-face groups list --json
+    \b
+    Example:
+      sunmi-face groups list --json
     """
 
     async def body() -> list[FaceGroup]:
@@ -48,7 +50,9 @@ def list_groups(state: State) -> None:
 def show_group(state: State, group: str) -> None:
     """Show one group (GROUP is an id or a name).
 
-    Example: sunmi-face groups show regular
+    \b
+    Example:
+      sunmi-face groups show regular
     """
 
     async def body() -> FaceGroup:
@@ -87,7 +91,9 @@ def create_group(
 ) -> None:
     """Create a group and print its id.
 
-    Example: sunmi-face groups create VIP --capacity 1000 --key level
+    \b
+    Example:
+      sunmi-face groups create VIP --capacity 1000 --key level
     """
     customer_keys = _keys(keys)
 
@@ -127,7 +133,9 @@ def update_group(
 ) -> None:
     """Change a custom group's name, capacity, description or custom keys.
 
-    Example: sunmi-face groups update VIP --name "VIP gold" --capacity 2000
+    \b
+    Example:
+      sunmi-face groups update VIP --name "VIP gold" --capacity 2000
     """
     customer_keys = _keys(keys)
     if name is None and capacity is None and description is None and customer_keys is None:
@@ -156,7 +164,9 @@ def update_group(
 def delete_group(state: State, group: str) -> None:
     """Delete an empty custom group.
 
-    Example: sunmi-face groups delete VIP
+    \b
+    Example:
+      sunmi-face groups delete VIP
     """
 
     async def body() -> FaceGroup:

@@ -40,7 +40,9 @@ def strategy() -> None:
 def set_strategy(state: State, target: str, threshold: int, period: str) -> None:
     """Promote a stranger seen THRESHOLD times within PERIOD into the target group.
 
-    Example: sunmi-face strategy set --target regular --threshold 4 --period 7d
+    \b
+    Example:
+      sunmi-face strategy set --target regular --threshold 4 --period 7d
     """
     seconds = parse_period(period)
 

@@ -17,6 +17,7 @@ from .._version import __version__
 from ._config import ConfigFlags
 from ._exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, describe_error
 from ._runtime import State
+from ._safe import safe_text
 
 __all__ = ["SunmiFaceCli", "cli", "main", "output_options"]
 
@@ -90,7 +91,9 @@ def _report(state: State, exc: BaseException) -> int:
         return exc.exit_code
     described = describe_error(exc)
     if state.debug:
-        traceback.print_exception(exc, file=sys.stderr)
+        # The messages in it may quote the server: escape them like every other line.
+        text = "".join(traceback.format_exception(exc))
+        sys.stderr.write(safe_text(text, keep_newlines=True))
     if described is None:
         hint = "" if state.debug else " (run with --debug for the traceback)"
         state.output.error(f"unexpected {type(exc).__name__}: {exc}{hint}")

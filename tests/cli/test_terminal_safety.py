@@ -88,7 +88,11 @@ def test_error_lines_quote_names_and_server_messages_escaped(fake: Fake, tmp_pat
     missing = run_pty(["faces", "show", "1\x1b]0;pwned\x07"], fake, tmp_path)
     assert missing.returncode == 1
     assert "face 1\\x1b]0;pwned\\x07 not found" in missing.screen
-    _no_raw(unknown.screen + missing.screen)
+    # --debug adds the traceback, whose exception messages quote the server too.
+    debug = run_pty(["--debug", "faces", "show", "1\x1b]0;pwned\x07"], fake, tmp_path)
+    assert debug.returncode == 1
+    assert "Traceback" in debug.screen
+    _no_raw(unknown.screen + missing.screen + debug.screen)
 
 
 def test_json_is_exact_and_inert(fake: Fake, tmp_path: Path) -> None:

@@ -258,9 +258,11 @@ class Journal:
             status, face_id, run_id = row
             if run_id == self.run_id:
                 return Claim.DUPLICATE, key
-            if status == Status.DONE:
-                return Claim.SKIP, face_id
-            if status in (Status.IN_FLIGHT, Status.UNKNOWN):
+            if status in (Status.DONE, Status.IN_FLIGHT, Status.UNKNOWN):
+                # Seen in this run now: another copy of it later in this run is a duplicate.
+                conn.execute("UPDATE items SET run_id = ? WHERE key = ?", (self.run_id, key))
+                if status == Status.DONE:
+                    return Claim.SKIP, face_id
                 return Claim.UNKNOWN, None
         first = conn.execute(
             "SELECT key FROM items WHERE group_id = ? AND content_hash = ? AND key != ?"

@@ -16,8 +16,9 @@ MAX_FAILURE_LINES = 20
 
 
 def progress_for(state: State, label: str) -> ProgressDisplay:
-    """A live bar when a person watches, plain lines every 2 s otherwise (both on stderr)."""
-    return ProgressDisplay(label, state.output.stderr, live=state.output.interactive)
+    """A live bar when stderr is a terminal (whatever stdout is: ``export > faces.jsonl``
+    still shows it), plain lines every 2 s otherwise; both on stderr."""
+    return ProgressDisplay(label, state.output.stderr, live=state.output.stderr.is_terminal)
 
 
 def show_failures(state: State, failures: Sequence[tuple[str, str]], total_failed: int) -> None:

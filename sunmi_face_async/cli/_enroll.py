@@ -18,8 +18,19 @@ import attrs
 import click
 
 from ._app import cli, output_options
-from ._bulkutil import exit_code_for, progress_for, show_failures
+from ._bulkutil import progress_for
+from ._enroll_report import show_report
 from ._exits import CliError
+from ._resume import (
+    fingerprint,
+    global_flags,
+    journal_problem,
+    mismatch_message,
+    open_recorded,
+    resume_command,
+    settings_for,
+    take_back,
+)
 from ._runtime import State, pass_state, resolve_group, run_async
 
 if TYPE_CHECKING:
@@ -90,16 +101,6 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
     return itertools.chain(ahead, entries)
 
 
-def _resume_command(source: Path, group: str | None, journal: Path, slot: int | None) -> str:
-    args = ["sunmi-face", "enroll", str(source)]
-    if group is not None:
-        args += ["--group", group]
-    args += ["--journal", str(journal), "--resume"]
-    if slot is not None:
-        args += ["--external-key-slot", str(slot)]
-    return shlex.join(args)
-
-
 @cli.command("enroll", short_help="Upload a folder, CSV or JSONL of pictures.")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--group", "-g", help="Target group (id or name); rows may name their own.")
@@ -153,18 +154,51 @@ def enroll_command(
     _check_readable(source)
     if dry_run:
         report = run_async(lambda: _dry_run(state, source, group, external_key_slot, shard_spec))
-        return _show_report(state, report, None, dry_run=True)
+        return show_report(state, report, None, dry_run=True)
+    given = _given_options(
+        shard=shard_spec and f"{shard_spec[0]}/{shard_spec[1]}",
+        external_key_slot=external_key_slot,
+        rate=rate,
+        concurrency=concurrency,
+    )
+    if journal is not None and not resume and not no_journal:
+        _journal_path(state, source, None, journal, no_journal, resume)  # refuse early
+    recorded = open_recorded(journal) if resume and journal is not None else None
+    if recorded is not None:
+        state.flags, options = take_back(recorded, state.flags, given)
+        shard, external_key_slot = options["shard"], options["external_key_slot"]
+        rate, concurrency = options["rate"], options["concurrency"]
+        shard_spec = parse_shard(shard)
+        group = group if group is not None else recorded.group
+        create_group = False  # the first run made it
+        if recorded.fingerprint and recorded.fingerprint != fingerprint(source):
+            state.output.warn(
+                f"{source} has changed since the journal was written; items already done "
+                "are still skipped, new ones are sent"
+            )
 
     async def body() -> tuple[EnrollReport, Path | None]:
         from ..bulk import enroll
+        from ..bulk.journal import JournalError, JournalMismatchError
 
         async with state.client(max_connections=concurrency) as client:
-            group_id = await _target_group(client, group, create_group)
-            journal_path = _journal_path(source, group_id, journal, no_journal, resume)
+            group_id = await _target_group(state, client, group, create_group)
+            journal_path = _journal_path(state, source, group_id, journal, no_journal, resume)
+            settings = settings_for(
+                source=source,
+                group=group_id,
+                create_group=create_group,
+                shard=shard,
+                rate=rate,
+                concurrency=concurrency,
+                slot=external_key_slot,
+                client=state.settings(),
+            )
+            again = None
             if journal_path is not None:
+                again = resume_command(recorded or settings, journal_path, state.flags)
                 state.interrupt_hint = (
-                    "items in flight are recorded in the journal; resume with:\n  "
-                    + _resume_command(source, group, journal_path, external_key_slot)
+                    f"items in flight are recorded in the journal; resume with:\n  {again}"
                 )
             items = _counted(_entries(source, group_id, external_key_slot))
             with progress_for(state, "enroll") as display:
@@ -177,12 +211,39 @@ def enroll_command(
                     external_key_slot=external_key_slot,
                     shard=shard_spec,
                     on_progress=display.update,
+                    resume=True if resume else None,
+                    job={"source": settings.source, "group": group_id},
+                    job_settings=settings.as_dict(),
+                    max_listed=None if state.json_mode else 1000,
                 )
-                report = await job.run()
+                try:
+                    report = await job.run()
+                except JournalMismatchError as exc:
+                    assert journal_path is not None
+                    raise CliError(mismatch_message(journal_path, exc.differences, again)) from None
+                except JournalError as exc:
+                    raise CliError(journal_problem(exc, again)) from None
             return report, journal_path
 
     report, journal_path = run_async(body)
-    return _show_report(state, report, journal_path, dry_run=False)
+    check = None
+    if journal_path is not None:
+        check = shlex.join(
+            ["sunmi-face", *global_flags(state.flags), "journal", "check", str(journal_path)]
+        )
+    return show_report(state, report, journal_path, dry_run=False, check_command=check)
+
+
+def _given_options(**values: Any) -> dict[str, Any]:
+    """The enroll options typed on this command line (not defaults)."""
+    ctx = click.get_current_context()
+    names = {"shard": "shard", "external_key_slot": "external_key_slot"}
+    names.update(rate="rate", concurrency="concurrency")
+    return {
+        name: values[name]
+        for name, param in names.items()
+        if ctx.get_parameter_source(param) is click.core.ParameterSource.COMMANDLINE
+    }
 
 
 async def _dry_run(
@@ -217,7 +278,7 @@ async def _dry_run(
             return await job.run()
 
 
-async def _target_group(client: Any, group: str | None, create: bool) -> str | None:
+async def _target_group(state: State, client: Any, group: str | None, create: bool) -> str | None:
     if group is None:
         if create:
             raise click.UsageError("--create-group needs --group NAME")
@@ -228,47 +289,34 @@ async def _target_group(client: Any, group: str | None, create: bool) -> str | N
         if not create:
             raise
         created = await client.groups.create(group)
+        state.output.info(f"created group {group} ({created.group_id})")
         return str(created.group_id)
     return found.group_id
 
 
 def _journal_path(
-    source: Path, group_id: str | None, journal: Path | None, no_journal: bool, resume: bool
+    state: State,
+    source: Path,
+    group_id: str | None,
+    journal: Path | None,
+    no_journal: bool,
+    resume: bool,
 ) -> Path | None:
     if no_journal:
         return None
     path = journal if journal is not None else default_journal(source, group_id)
     if path.exists() and not resume:
+        recorded = open_recorded(path)  # a damaged or empty file is refused here too
+        again = (
+            resume_command(recorded, path, state.flags)
+            if recorded is not None
+            else "the same command with --resume"
+        )
         raise CliError(
-            f"the journal {path} holds an earlier run: add --resume to continue it "
-            "(done items are skipped), or pass --journal NEW_PATH to start afresh"
+            f"the journal {path} holds an earlier run: to continue it (done items are "
+            f"skipped) run: {again}; or pass --journal NEW_PATH to start afresh"
         )
     if resume and not path.exists():
         raise CliError(f"--resume: no journal at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _show_report(state: State, report: EnrollReport, journal: Path | None, *, dry_run: bool) -> int:
-    from ..bulk import Outcome
-
-    counts = report.counts
-    failed = counts[Outcome.FAILED] + counts[Outcome.INVALID] + counts[Outcome.UNKNOWN]
-    if state.json_mode:
-        state.output.json({**report.as_dict(), "journal": str(journal) if journal else None})
-    else:
-        show_failures(state, report.failures, counts[Outcome.FAILED] + counts[Outcome.INVALID])
-        for key in report.unknown[:20]:
-            state.output.info(f"unknown: {key}: may or may not have been applied")
-        if report.advice:
-            state.output.info(report.advice)
-        rows: dict[str, object] = {
-            outcome.value: n for outcome, n in counts.items() if n or outcome is Outcome.DONE
-        }
-        rows["uploads sent"] = report.sent
-        rows["elapsed"] = f"{report.elapsed:.1f} s"
-        rows["throughput"] = f"{report.throughput:.1f} items/s"
-        if journal is not None:
-            rows["journal"] = str(journal)
-        state.output.summary("dry run" if dry_run else "enroll", rows)
-    return exit_code_for(failed)

@@ -1,7 +1,9 @@
 """Progress of a bulk command: a live rich bar for a person, plain lines for a log.
 
-Both show items done, failed, the rate and the time left. The plain form prints at most one
-line every ``interval`` seconds, and always a last line when the work ends.
+Both show items done, failed, the rate, the time left and the phase (what the job does
+besides its items: reconciling, waiting for uploads to settle, retrying). The plain form
+prints at most one line every ``interval`` seconds (and one when the phase changes), and
+always a last line when the work ends.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ def _counts(p: ProgressLike) -> tuple[int, int]:
     return p.done + skipped + failed, failed
 
 
+def _phase(p: ProgressLike) -> str:
+    """What the job does besides its items (e.g. ``reconciling 32``), if the snapshot says."""
+    phase = getattr(p, "phase", "")
+    return phase if isinstance(phase, str) else ""
+
+
 def _eta(p: ProgressLike, finished: int) -> float | None:
     if p.total is None or p.rate <= 0:
         return None
@@ -78,6 +86,7 @@ class ProgressDisplay:
         self._bar: RichProgress | None = None
         self._task: TaskID | None = None
         self._shown = True
+        self._last_phase = ""
 
     def __enter__(self) -> ProgressDisplay:
         if self.live:
@@ -90,12 +99,20 @@ class ProgressDisplay:
                 TextColumn("{task.fields[rate]:.1f}/s"),
                 TextColumn("ETA {task.fields[eta]}"),
                 TimeElapsedColumn(),
+                TextColumn("[yellow]{task.fields[phase]}"),
                 console=self.console,
                 transient=False,
             )
             self._bar.start()
             self._task = self._bar.add_task(
-                self.label, total=None, total_text="?", done=0, failed=0, rate=0.0, eta="--:--"
+                self.label,
+                total=None,
+                total_text="?",
+                done=0,
+                failed=0,
+                rate=0.0,
+                eta="--:--",
+                phase="",
             )
         return self
 
@@ -112,11 +129,17 @@ class ProgressDisplay:
                 failed=failed,
                 rate=progress.rate,
                 eta=format_eta(_eta(progress, finished)),
+                phase=_phase(progress),
             )
             return
         now = self._clock()
         self._shown = False
-        if self._last_line is None or now - self._last_line >= self.interval:
+        phase = _phase(progress)
+        # A new phase is shown at once, but a flickering one (retry counts) at most twice a second.
+        since = None if self._last_line is None else now - self._last_line
+        changed = phase != self._last_phase and (since is None or since >= 0.5)
+        if changed or since is None or since >= self.interval:
+            self._last_phase = phase
             self._last_line = now
             self._print(progress)
 
@@ -131,9 +154,11 @@ class ProgressDisplay:
         eta = format_eta(_eta(progress, finished))
         skipped = int(getattr(progress, "skipped", 0) or 0)
         also = f", {skipped} skipped" if skipped else ""
+        phase = _phase(progress)
         return (
             f"{self.label}: {finished}/{total} ({progress.done} done{also}, {failed} failed) "
             f"{progress.rate:.1f}/s, elapsed {progress.elapsed:.1f}s, ETA {eta}"
+            + (f" - {phase}" if phase else "")
         )
 
     def __exit__(

@@ -126,6 +126,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_duplicates(
     )
     try:
         assert process.stderr is not None
+        created = process.stderr.readline()  # --create-group says that it created the group
+        assert created.startswith("created group Staff (")
         first = process.stderr.readline()  # the first progress line: uploads are under way
         assert first.startswith("enroll: ")
         os.kill(process.pid, signal.SIGINT)

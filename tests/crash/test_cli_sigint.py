@@ -107,12 +107,14 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
             assert rows[item][0] in ("in_flight", "unknown"), (item, rows[item])
 
         resume = _resume_command(message)
-        assert resume[:2] == ["sunmi-face", "enroll"]
+        # Complete: the global flags given as flags come first, the job's settings after.
+        assert resume[: 2 + len(GLOBAL_FLAGS)] == ["sunmi-face", *GLOBAL_FLAGS, "enroll"]
+        assert resume[resume.index("--concurrency") + 1] == str(CONCURRENCY)
         assert "--resume" in resume
         assert resume[resume.index("--journal") + 1] == str(journal)
         assert resume[resume.index("--external-key-slot") + 1] == str(SLOT)
 
-        process = await _run_cli([*GLOBAL_FLAGS, *resume[1:]], env, out, err)
+        process = await _run_cli(resume[1:], env, out, err)  # as printed
         try:
             with anyio.fail_after(RUN_TIMEOUT):
                 await process.wait()

@@ -1,0 +1,99 @@
+"""The end of ``enroll``: items named by manifest line and file (never an internal key),
+the counts, and advice in the tool's own flags that leads somewhere that works."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._bulkutil import MAX_FAILURE_LINES, exit_code_for
+from ._runtime import State
+
+if TYPE_CHECKING:
+    from ..bulk import EnrollReport
+
+__all__ = ["show_report"]
+
+
+def show_report(
+    state: State,
+    report: EnrollReport,
+    journal: Path | None,
+    *,
+    dry_run: bool,
+    check_command: str | None = None,
+) -> int:
+    from ..bulk import Outcome
+
+    counts = report.counts
+    failed = counts[Outcome.FAILED] + counts[Outcome.INVALID] + counts[Outcome.UNKNOWN]
+    advice = _advice(report, journal, check_command)
+    if state.json_mode:
+        data = report.as_dict()
+        data["advice"] = advice
+        state.output.json({**data, "journal": str(journal) if journal else None})
+        return exit_code_for(failed)
+    where = _where_to_find(journal)
+    groups = (
+        ("failed", (Outcome.FAILED, Outcome.INVALID)),
+        ("unknown", (Outcome.UNKNOWN,)),
+        ("duplicate", (Outcome.DUPLICATE,)),
+    )
+    for word, outcomes in groups:
+        total = sum(counts[o] for o in outcomes)
+        _list(state, word, report.named(*outcomes), total, where)
+    for line in advice:
+        state.output.info(line)
+    rows: dict[str, object] = {
+        outcome.value: n for outcome, n in counts.items() if n or outcome is Outcome.DONE
+    }
+    rows["uploads sent"] = report.sent
+    rows["elapsed"] = f"{report.elapsed:.1f} s"
+    rows["throughput"] = f"{report.throughput:.1f} items/s"
+    if journal is not None:
+        rows["journal"] = str(journal)
+    state.output.summary("dry run" if dry_run else "enroll", rows)
+    return exit_code_for(failed)
+
+
+def _list(state: State, word: str, items: list[dict[str, Any]], total: int, where: str) -> None:
+    for item in items[:MAX_FAILURE_LINES]:
+        reason = item["reason"] or ("may or may not have been applied" if word == "unknown" else "")
+        state.output.info(f"{word}: {item['label']}: {reason}")
+    hidden = total - min(len(items), MAX_FAILURE_LINES)
+    if hidden > 0:
+        state.output.info(f"… and {hidden} more {word}{where}")
+
+
+def _where_to_find(journal: Path | None) -> str:
+    if journal is None:
+        return " (--json lists every one)"
+    return f" (--json lists every one; so does sunmi-face journal show {shlex.quote(str(journal))})"
+
+
+def _advice(report: EnrollReport, journal: Path | None, check_command: str | None) -> list[str]:
+    from ..bulk import Outcome
+
+    unknown = report.counts[Outcome.UNKNOWN]
+    if not unknown:
+        return []
+    lines = [
+        f"{unknown} upload(s) may or may not have been applied: the connection ended before "
+        "the server's answer. Sending them again could make a second copy."
+    ]
+    if check_command:
+        lines.append(
+            "To settle them without risking a second copy, check the group for each of them "
+            f"(and record what is found in the journal): {check_command}"
+        )
+    else:
+        lines.append("Check those faces in their group (sunmi-face faces list --group GROUP).")
+    if not any(i.get("external_key") for i in report.named(Outcome.UNKNOWN)):
+        lines.append(
+            "For future jobs, give each item an external key (the external_key column of a "
+            "manifest, or the file name for a folder) and pass --external-key-slot N (a custom "
+            "value slot, 1-5, the group leaves free): then the tool settles such uploads "
+            "itself by listing the group. An existing journal keeps the slot it started with."
+        )
+    return lines

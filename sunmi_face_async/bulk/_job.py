@@ -30,6 +30,7 @@ from ._pictures import load_picture
 from ._policy import (
     about,
     backoff,
+    check_upload,
     customer_values,
     fallback_key,
     in_shard,
@@ -251,6 +252,10 @@ class EnrollJob:
         self._track.seen(keyed=bool(upload.external_key), taken=taken)
         if not taken:
             return None
+        try:
+            await check_upload(self._client, upload, data, values)
+        except ValidationError as exc:
+            return _Step(ItemResult(key, Outcome.INVALID, None, str(exc), upload.line, upload))
         assert self._journal is not None
         decision, detail = await self._journal.claim(
             key, upload.group_id, digest, line=upload.line, about=about(upload, values)

@@ -25,6 +25,7 @@ from .manifest import FaceUpload
 __all__ = [
     "about",
     "backoff",
+    "check_upload",
     "customer_values",
     "default_settle",
     "fallback_key",
@@ -156,3 +157,22 @@ def job_identity(
     }
     identity.update(extra or {})
     return identity
+
+
+async def check_upload(
+    client: Any, upload: FaceUpload, data: bytes, values: list[str] | None
+) -> None:
+    """The checks ``faces.add`` makes, the encoded body's size included, sending nothing
+    (``ValidationError``): a dry run and a real run refuse the same items, before the
+    journal claims them."""
+    check = getattr(getattr(client, "faces", None), "check_add", None)
+    if check is None:  # a client without the check: faces.add still checks when sending
+        return
+    await check(
+        upload.group_id,
+        pic=data,
+        name=upload.name,
+        gender=upload.gender,
+        age_range=upload.age_range,
+        customer_values=values,
+    )

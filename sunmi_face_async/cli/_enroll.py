@@ -8,6 +8,7 @@ reconciles what was in flight.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shlex
 from collections.abc import Iterable, Iterator
@@ -263,8 +264,18 @@ async def _dry_run(
         raise RuntimeError(f"--dry-run must not send anything (tried {request.url.path})")
 
     items = _counted(_entries(source, group, slot))
+    # The body size limit counts the app id and the store: use the real ones when known
+    # (flags or environment; no key is needed, nothing is signed for a real server).
+    env = state.env if state.env is not None else os.environ
+    app_id = state.flags.app_id or env.get("SUNMI_APP_ID") or "dry-run"
+    shop_id = state.flags.shop_id or (None if state.flags.shop_no else env.get("SUNMI_SHOP_ID"))
+    shop_no = state.flags.shop_no or env.get("SUNMI_SHOP_NO") or (None if shop_id else "dry-run")
     async with AsyncSunmiFace(
-        "dry-run", "dry-run", sunmi_shop_no="dry-run", transport=httpx.MockTransport(refuse)
+        app_id,
+        "dry-run",
+        sunmi_shop_no=shop_no,
+        shop_id=None if shop_no else shop_id,
+        transport=httpx.MockTransport(refuse),
     ) as client:
         with progress_for(state, "check") as display:
             job = enroll(

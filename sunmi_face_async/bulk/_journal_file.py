@@ -81,10 +81,21 @@ class JournalMismatchError(JournalError):
         self.differences = differences
 
 
+#: Python 3.10's sqlite3 errors carry no ``sqlite_errorname`` (new in 3.11): there, SQLite's
+#: standard messages for the codes that matter here stand in for it.
+_CODES_BY_MESSAGE = {
+    "file is not a database": "SQLITE_NOTADB",
+    "database disk image is malformed": "SQLITE_CORRUPT",
+    "unable to open database file": "SQLITE_CANTOPEN",
+    "attempt to write a readonly database": "SQLITE_READONLY",
+    "disk I/O error": "SQLITE_IOERR",
+}
+
+
 def failure(path: str, exc: sqlite3.Error) -> JournalError:
     """The one error to report for a SQLite failure on ``path``, with the OS cause if any."""
-    code = getattr(exc, "sqlite_errorname", "")
     text = str(exc) or type(exc).__name__
+    code = getattr(exc, "sqlite_errorname", "") or _CODES_BY_MESSAGE.get(text, "")
     if code in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text:
         return _damaged(path, text)
     cause = text

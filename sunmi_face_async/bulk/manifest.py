@@ -314,9 +314,13 @@ def _gender(value: object) -> Gender | None:
         return None
     if isinstance(value, str) and value.strip().lower() in _GENDERS:
         return _GENDERS[value.strip().lower()]
-    number = _int(value, "gender")
+    accepted = f"gender must be 0, 1, 2, unknown, male or female, not {value!r}"
+    try:
+        number = _int(value, "gender")
+    except ValueError:
+        raise ValueError(accepted) from None
     if not Gender.is_known(number):
-        raise ValueError(f"gender must be 0, 1, 2, unknown, male or female, not {value!r}")
+        raise ValueError(accepted)
     return Gender(number)
 
 

@@ -164,7 +164,7 @@ def enroll_command(
     )
     if journal is not None and not resume and not no_journal:
         _journal_path(state, source, None, journal, no_journal, resume)  # refuse early
-    recorded = open_recorded(journal) if resume and journal is not None else None
+    recorded = open_recorded(journal, group) if resume and journal is not None else None
     if recorded is not None:
         state.flags, options = take_back(recorded, state.flags, given)
         shard, external_key_slot = options["shard"], options["external_key_slot"]
@@ -317,7 +317,7 @@ def _journal_path(
         return None
     path = journal if journal is not None else default_journal(source, group_id)
     if path.exists() and not resume:
-        recorded = open_recorded(path)  # a damaged or empty file is refused here too
+        recorded = open_recorded(path, group_id)  # a damaged or empty file is refused too
         again = (
             resume_command(recorded, path, state.flags)
             if recorded is not None

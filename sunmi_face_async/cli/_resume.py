@@ -89,7 +89,7 @@ def fingerprint(source: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def open_recorded(path: Path) -> JobSettings | None:
+def open_recorded(path: Path, group: str | None = None) -> JobSettings | None:
     """The settings a journal recorded for ``--resume``; CliError if it cannot be resumed."""
     from ..bulk import Journal
     from ..bulk.journal import JournalError
@@ -98,26 +98,30 @@ def open_recorded(path: Path) -> JobSettings | None:
         with Journal(path, resume=True) as journal:
             job = journal.job()
     except JournalError as exc:
-        raise CliError(journal_problem(exc)) from None
+        raise CliError(journal_problem(exc, group=group)) from None
     return None if job is None else JobSettings.from_dict(job[1])
 
 
-def journal_problem(exc: Exception, resume: str | None = None) -> str:
+def journal_problem(exc: Exception, resume: str | None = None, group: str | None = None) -> str:
     """A journal error, with what to do about it in the tool's own terms."""
     kind = getattr(exc, "kind", "")
     path = getattr(exc, "path", "")
     if kind in ("missing", "empty", "damaged"):
+        export = shlex.join(["sunmi-face", "export", "--group", group or "GROUP"])
         return (
             f"{exc}. It cannot tell what was uploaded, so it is not taken as empty (that would "
             f"send everything again). If this job ran before, see what the group holds "
-            f"(sunmi-face export --group GROUP), then enroll only what is missing with a new "
+            f"({export}), then enroll only what is missing with a new "
             f"--journal PATH; keep {path} aside"
         )
     if kind == "io":
+        fix = "Free some space (or make the folder writable)"
+        if path and not os.path.exists(path):
+            return f"{exc}. Nothing was sent. {fix}, then run the same command again"
         again = f": {resume}" if resume else " with --resume"
         return (
-            f"{exc}. The job stopped; what is done is recorded. Free some space (or make the "
-            f"folder writable), then resume{again}"
+            f"{exc}. Nothing more is sent without the journal; what is done is recorded. "
+            f"{fix}, then resume{again}"
         )
     return str(exc)
 

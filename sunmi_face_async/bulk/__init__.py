@@ -12,7 +12,7 @@ from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
 from .enroll import EnrollJob, enroll
 from .export import CSV_COLUMNS, export_faces, write_csv, write_jsonl
-from .journal import Journal, JournalRow, Status
+from .journal import Journal, JournalError, JournalMismatchError, JournalRow, Status
 from .manifest import (
     FaceUpload,
     ManifestError,
@@ -33,6 +33,8 @@ __all__ = [
     "FaceUpload",
     "ItemResult",
     "Journal",
+    "JournalError",
+    "JournalMismatchError",
     "JournalRow",
     "ManifestError",
     "Outcome",

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,9 +22,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "JournalError",
     "JournalMismatchError",
+    "bind_job",
     "connect",
     "failure",
     "job_differences",
+    "read_job",
 ]
 
 #: Version 2 added the ``job`` row (the job a journal belongs to) and the item columns
@@ -213,3 +216,32 @@ def job_differences(
 
 def _norm(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def read_job(conn: sqlite3.Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The recorded job's identity and settings, if a job is recorded."""
+    found = conn.execute("SELECT identity, settings FROM job WHERE id = 1").fetchone()
+    if found is None:
+        return None
+    return dict(json.loads(found[0])), dict(json.loads(found[1]))
+
+
+def bind_job(
+    conn: sqlite3.Connection, path: str, identity: Mapping[str, Any], settings: Mapping[str, Any]
+) -> None:
+    """Record the job, or raise ``JournalMismatchError`` if another one is recorded."""
+    recorded = read_job(conn)
+    if recorded is not None:
+        differences = job_differences(recorded[0], identity)
+        if differences:
+            raise JournalMismatchError(path, differences)
+        return
+    conn.execute(
+        "INSERT INTO job (id, schema, identity, settings, created_at) VALUES (1, ?, ?, ?, ?)",
+        (
+            SCHEMA_VERSION,
+            json.dumps(dict(identity), sort_keys=True, default=str),
+            json.dumps(dict(settings), sort_keys=True, default=str),
+            time.time(),
+        ),
+    )

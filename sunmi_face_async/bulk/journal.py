@@ -25,12 +25,12 @@ import anyio.to_thread
 import attrs
 
 from ._journal_file import (
-    SCHEMA_VERSION,
     JournalError,
     JournalMismatchError,
+    bind_job,
     connect,
     failure,
-    job_differences,
+    read_job,
 )
 
 __all__ = ["Claim", "Journal", "JournalError", "JournalMismatchError", "JournalRow", "Status"]
@@ -70,6 +70,9 @@ class JournalRow:
     external_key: str | None = None
     #: gender, age_range and customer_values as sent (JSON-able), if recorded.
     attributes: Mapping[str, Any] | None = None
+
+
+_ROW_FIELDS = [field.name for field in attrs.fields(JournalRow)]
 
 
 class _Op:
@@ -179,17 +182,11 @@ class Journal:
             self._flushing = None
             event.set()
 
-    # -- the item life cycle ----------------------------------------------------------------
-
     # -- the job it belongs to --------------------------------------------------------------
 
     def job(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The job's identity and settings as recorded, or None (a new or version 1 journal)."""
-        row = self._connect().execute("SELECT identity, settings FROM job WHERE id = 1")
-        found = row.fetchone()
-        if found is None:
-            return None
-        return dict(json.loads(found[0])), dict(json.loads(found[1]))
+        return read_job(self._connect())
 
     def bind(self, identity: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> None:
         """Record the job this journal belongs to, or check that it is that job.
@@ -197,24 +194,8 @@ class Journal:
         A journal that records another job raises ``JournalMismatchError`` naming what
         differs. The settings are recorded with the first run and kept.
         """
-        conn = self._connect()
-        recorded = self.job()
-        if recorded is not None:
-            differences = job_differences(recorded[0], identity)
-            if differences:
-                raise JournalMismatchError(self.path, differences)
-            return
         try:
-            conn.execute(
-                "INSERT INTO job (id, schema, identity, settings, created_at)"
-                " VALUES (1, ?, ?, ?, ?)",
-                (
-                    SCHEMA_VERSION,
-                    json.dumps(dict(identity), sort_keys=True, default=str),
-                    json.dumps(dict(settings or {}), sort_keys=True, default=str),
-                    time.time(),
-                ),
-            )
+            bind_job(self._connect(), self.path, identity, settings or {})
         except sqlite3.Error as exc:
             self.broken = failure(self.path, exc)
             raise self.broken from None
@@ -385,23 +366,11 @@ class Journal:
             " created_at, updated_at, picture, name, external_key, attrs FROM items"
         )
         for row in conn.execute(query + where, args):
-            attributes = None if row[13] is None else json.loads(row[13])
-            yield JournalRow(
-                row[0],
-                row[1],
-                row[2],
-                Status(row[3]),
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                attributes,
-            )
+            values: dict[str, Any] = dict(zip(_ROW_FIELDS, row, strict=True))
+            values["status"] = Status(values["status"])
+            if values["attributes"] is not None:
+                values["attributes"] = json.loads(values["attributes"])
+            yield JournalRow(**values)
 
     def counts(self) -> dict[Status, int]:
         conn = self._connect()

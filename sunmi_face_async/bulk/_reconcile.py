@@ -59,6 +59,7 @@ async def reconcile(
                 continue
             await job._journal.mark_done(key, face_id)
             yield job._finish(ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload))
+    job._set_phase(f"sending {len(resend)} again (absent from the group)" if resend else "")
     engine = job._make_engine(resend, job._resend)
     async with aclosing(engine.__aiter__()) as steps:
         async for step in steps:

@@ -267,6 +267,8 @@ def take_back(
 def _contradiction(differences: Sequence[tuple[str, Any, Any]]) -> str:
     said = "; ".join(
         f"{FLAG_NAMES.get(name, name)} {_shown(now)} contradicts the journal's {_shown(then)}"
+        if then is not None
+        else f"{FLAG_NAMES.get(name, name)} {_shown(now)} contradicts the journal, which has none"
         for name, then, now in differences
     )
     return (

@@ -164,6 +164,10 @@ def enroll_command(
     )
     if journal is not None and not resume and not no_journal:
         _journal_path(state, source, None, journal, no_journal, resume)  # refuse early
+    if resume and journal is None and group is not None:
+        # The default journal of a group given by id (as printed commands give it).
+        guess = default_journal(source, group)
+        journal = guess if guess.exists() else None
     recorded = open_recorded(journal, group) if resume and journal is not None else None
     if recorded is not None:
         state.flags, options = take_back(recorded, state.flags, given)

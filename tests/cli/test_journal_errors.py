@@ -3,6 +3,7 @@ the cause, and what to do, never a traceback or an exception group."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -77,3 +78,19 @@ def test_a_damaged_journal_is_refused_even_without_resume(
         assert result.exit_code == 2, result.output
         [line] = _error_lines(result.output)
         assert line.startswith("error: the journal j.sqlite is damaged: file is not a database")
+
+
+def test_resume_without_journal_flag_takes_the_default_journals_settings(
+    invoke: Invoke, cloud: FakeSunmiCloud, workdir: Path
+) -> None:
+    first = invoke(["--json", "enroll", "pics", "--group", "G", "--create-group", "--shard", "0/2"])
+    assert first.exit_code == 0, first.output
+    [group] = [g for g in cloud.store().groups.values() if g.name == "G"]
+    enrolled = len(cloud.faces_in(group.group_id))
+    assert 0 < enrolled < 200
+    again = invoke(["--json", "enroll", "pics", "--group", group.group_id, "--resume"])
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert report["counts"]["skipped"] == enrolled  # the shard came from the journal
+    assert report["sent"] == 0
+    assert len(cloud.faces_in(group.group_id)) == enrolled

@@ -225,7 +225,9 @@ def enroll_command(
                     report = await job.run()
                 except JournalMismatchError as exc:
                     assert journal_path is not None
-                    raise CliError(mismatch_message(journal_path, exc.differences, again)) from None
+                    raise CliError(
+                        mismatch_message(journal_path, exc.differences, again if recorded else None)
+                    ) from None
                 except JournalError as exc:
                     raise CliError(journal_problem(exc, again)) from None
             return report, journal_path

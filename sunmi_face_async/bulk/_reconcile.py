@@ -38,7 +38,7 @@ async def reconcile(
     resend: list[tuple[FaceUpload, str]] = []
     job._set_phase(f"reconciling {len(deferred)}")
     for group_id, wanted in by_group.items():
-        await _wait_to_settle(job, group_id, wanted)
+        await _wait_to_settle(job, group_id, wanted, len(deferred))
         job._set_phase(f"reconciling {len(deferred)}: listing group {group_id}")
         try:
             found = await _list_keys(job, group_id, wanted.keys())
@@ -70,7 +70,9 @@ async def reconcile(
     job._set_phase("")
 
 
-async def _wait_to_settle(job: EnrollJob, group_id: str, wanted: dict[str, FaceUpload]) -> None:
+async def _wait_to_settle(
+    job: EnrollJob, group_id: str, wanted: dict[str, FaceUpload], total: int
+) -> None:
     """Let uploads a killed run still had on the wire land before the group is listed."""
     deadlines = [job._not_before.pop(key) for key in wanted if key in job._not_before]
     wait = max(deadlines, default=0.0) - time.time()
@@ -78,7 +80,7 @@ async def _wait_to_settle(job: EnrollJob, group_id: str, wanted: dict[str, FaceU
         job._event(
             "reconcile", None, detail=f"waiting {wait:.1f} s before listing group {group_id}"
         )
-        job._set_phase(f"waiting {wait:.0f} s for uploads in flight to settle")
+        job._set_phase(f"reconciling {total}: waiting {wait:.0f} s for uploads in flight to settle")
         await anyio.sleep(wait)
 
 

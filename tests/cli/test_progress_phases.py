@@ -165,6 +165,6 @@ async def test_throttled_uploads_are_shown_as_retrying(tmp_path: Path) -> None:
         env = _env(server)
         async with server.client() as client:
             group = await client.groups.create("G")
-        await server.set_faults(throttle_rate=0.4, retry_after=1, endpoints=["/face/add"])
+        await server.set_faults(throttle_rate=0.7, retry_after=0, endpoints=["/face/add"])
         result = _run(["enroll", "photos", "--group", group.group_id], env, tmp_path)
     assert re.search(r" - retrying \d+ throttled", result.stderr), result.stderr

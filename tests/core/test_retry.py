@@ -451,3 +451,33 @@ def test_retry_policy_repr_hides_callables() -> None:
     assert "max_attempts=4" in text
     assert "sleep" not in text
     assert "jitter" not in text
+
+
+async def test_retry_after_is_honoured_on_503(
+    client: AsyncSunmiFace, router: respx.MockRouter, sleeps: Sleeps, jitter: Jitter
+) -> None:
+    router.post("/face/group/getList").mock(
+        side_effect=[
+            httpx.Response(503, text="maintenance", headers={"Retry-After": "5"}),
+            ok({"group_list": []}),
+        ]
+    )
+    await client.groups.list()
+    assert sleeps == [5.0]
+    assert jitter == []
+
+
+def test_retry_after_nan_is_ignored() -> None:
+    assert parse_retry_after("nan") is None
+
+
+async def test_create_keeps_its_unknown_outcome_when_the_lookup_fails(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    router.post("/face/group/create").mock(return_value=httpx.Response(502, text="bad gateway"))
+    router.post("/face/group/getList").mock(return_value=fail(5041, "no shop"))
+    with pytest.raises(sf.SunmiError) as caught:
+        await client.groups.create("VIP")
+    # The caller must learn that the group may exist, not the lookup's ShopNotFoundError.
+    assert getattr(caught.value, "outcome_unknown", False) is True
+    assert caught.value.endpoint == "/face/group/create"  # type: ignore[attr-defined]

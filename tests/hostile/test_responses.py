@@ -20,6 +20,7 @@ from sunmi_face_async import (
     FacePage,
     GroupLookupError,
     ProtocolError,
+    RetryPolicy,
     ThrottledError,
 )
 
@@ -218,3 +219,67 @@ async def test_broken_answers_map_to_documented_errors(
         with pytest.raises(error):
             await client.groups.get("g1")
     assert 1 <= len(requests) <= 4
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def make_client(body: bytes, requests: list[httpx.Request]) -> AsyncSunmiFace:
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, content=body)
+
+    return AsyncSunmiFace(
+        "APP01",
+        "regression-key",
+        sunmi_shop_no="560279010307",
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(sleep=_no_sleep),
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"code": "\xc2\xb2", "msg": "x"}', id="code-superscript-two"),
+        pytest.param(b'{"code": "--5", "msg": "x"}', id="code-double-minus"),
+        pytest.param(b"[" * 100_000, id="deeply-nested-json"),
+        pytest.param(b'{"code": 0, "data": {"face_list": [], "total_num": "--1"}}', id="total"),
+        pytest.param(
+            b'{"code": 0, "data": {"face_list": [], "total_num": "\xc2\xb2"}}',
+            id="total-superscript",
+        ),
+    ],
+)
+async def test_hostile_envelopes_end_in_protocol_or_api_error(body: bytes) -> None:
+    # str.isdigit() accepts "²" and lstrip("-") accepts "--5", but int() refuses both with a
+    # ValueError; json.loads raises RecursionError on deep nesting. None of them is a SunmiError.
+    requests: list[httpx.Request] = []
+    async with make_client(body, requests) as client:
+        with pytest.raises((ProtocolError, APIError)):
+            await client.groups.list_faces("g1")
+
+
+async def test_endless_response_body_is_not_read_past_the_limit() -> None:
+    # _transport checks _MAX_RESPONSE_BYTES (32 MB) only after httpx has read the whole body
+    # into memory, so a hostile or broken gateway can make the client buffer any amount.
+    consumed = 0
+
+    async def endless() -> Any:
+        nonlocal consumed
+        chunk = b" " * (1024 * 1024)
+        for _ in range(200):  # 200 MB, then give up
+            consumed += len(chunk)
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    client = AsyncSunmiFace(
+        "APP01", "key", sunmi_shop_no="1", transport=httpx.MockTransport(handler)
+    )
+    async with client:
+        with pytest.raises(ProtocolError):
+            await client.groups.list()
+    assert consumed <= 40 * 1024 * 1024

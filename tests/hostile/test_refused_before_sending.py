@@ -1,4 +1,6 @@
-"""Hostile-input regressions found by fuzzing tests/hostile (each failed before its fix)."""
+"""Input the client must refuse before anything is sent (found by fuzzing; each failed before
+its fix): lone surrogates, a group without a type, unusable picture sources, form bodies over
+1 MB, and wrongly typed constructor options."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ import httpx
 import pytest
 
 from sunmi_face_async import (
-    APIError,
     AsyncSunmiFace,
-    ProtocolError,
     RetryPolicy,
     ValidationError,
 )
@@ -35,28 +35,6 @@ def make_client(body: bytes, requests: list[httpx.Request]) -> AsyncSunmiFace:
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(sleep=_no_sleep),
     )
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param(b'{"code": "\xc2\xb2", "msg": "x"}', id="code-superscript-two"),
-        pytest.param(b'{"code": "--5", "msg": "x"}', id="code-double-minus"),
-        pytest.param(b"[" * 100_000, id="deeply-nested-json"),
-        pytest.param(b'{"code": 0, "data": {"face_list": [], "total_num": "--1"}}', id="total"),
-        pytest.param(
-            b'{"code": 0, "data": {"face_list": [], "total_num": "\xc2\xb2"}}',
-            id="total-superscript",
-        ),
-    ],
-)
-async def test_hostile_envelopes_end_in_protocol_or_api_error(body: bytes) -> None:
-    # str.isdigit() accepts "²" and lstrip("-") accepts "--5", but int() refuses both with a
-    # ValueError; json.loads raises RecursionError on deep nesting. None of them is a SunmiError.
-    requests: list[httpx.Request] = []
-    async with make_client(body, requests) as client:
-        with pytest.raises((ProtocolError, APIError)):
-            await client.groups.list_faces("g1")
 
 
 @pytest.mark.parametrize(
@@ -135,27 +113,3 @@ def test_constructor_refuses_wrongly_typed_options(field: str, value: object) ->
     with pytest.raises(ValidationError) as caught:
         AsyncSunmiFace("APP01", "key", sunmi_shop_no="1", **{field: value})  # type: ignore[arg-type]
     assert caught.value.field == field
-
-
-async def test_endless_response_body_is_not_read_past_the_limit() -> None:
-    # _transport checks _MAX_RESPONSE_BYTES (32 MB) only after httpx has read the whole body
-    # into memory, so a hostile or broken gateway can make the client buffer any amount.
-    consumed = 0
-
-    async def endless() -> Any:
-        nonlocal consumed
-        chunk = b" " * (1024 * 1024)
-        for _ in range(200):  # 200 MB, then give up
-            consumed += len(chunk)
-            yield chunk
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=endless())
-
-    client = AsyncSunmiFace(
-        "APP01", "key", sunmi_shop_no="1", transport=httpx.MockTransport(handler)
-    )
-    async with client:
-        with pytest.raises(ProtocolError):
-            await client.groups.list()
-    assert consumed <= 40 * 1024 * 1024

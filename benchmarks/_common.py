@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from sunmi_face_async._signing import make_nonce, sign_params
+from sunmi_face_async.signing import make_nonce, sign_params
 
 APP_ID = "BENCHAPP"
 APP_KEY = "bench-key"

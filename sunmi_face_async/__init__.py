@@ -7,7 +7,6 @@ and push-callback checks in :mod:`sunmi_face_async.webhook`.
 
 from ._client import PRODUCTION_URL, UAT_URL, AsyncSunmiFace
 from ._retry import NO_RETRY, RetryPolicy
-from ._signing import canonical_string, make_nonce, sign_params, verify_sign
 from ._validate import MAX_PAGE_SIZE
 from ._version import __version__
 from .errors import (
@@ -44,6 +43,7 @@ from .errors import (
     ValidationError,
 )
 from .models import AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
+from .signing import canonical_string, make_nonce, sign_params, verify_sign
 
 __all__ = [
     "MAX_PAGE_SIZE",

@@ -23,7 +23,6 @@ from ._convert import parse_int_text
 from ._endpoints import Endpoint
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
 from ._shards import MAX_RESPONSE_BYTES, Closed, Shards
-from ._signing import canonical_string, format_value, make_nonce
 from .errors import (
     APIError,
     ClientClosedError,
@@ -35,6 +34,7 @@ from .errors import (
     error_for_code,
 )
 from .pictures import MAX_BODY_BYTES, picture_format
+from .signing import canonical_string, format_value, make_nonce
 
 __all__ = ["Transport"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
-from ._signing import FILE_FIELDS, verify_sign
 from ._webhook_cache import ReplayStore
 from .errors import SunmiError
+from .signing import FILE_FIELDS, verify_sign
 
 __all__ = [
     "CallbackError",

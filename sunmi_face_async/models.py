@@ -1,7 +1,7 @@
 """Typed records of the face API: groups, faces, pages, and the enums they carry.
 
 Records are frozen attrs classes, so they are hashable, comparable and cheap. Every field the
-server sends is optional when parsing (``_convert`` fills gaps with None or empty values), and
+server sends is optional when parsing (``from_wire`` fills gaps with None or empty values), and
 the enums accept codes the server may add later instead of failing.
 """
 
@@ -13,7 +13,19 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AgeRange", "Face", "FaceGroup", "FacePage", "Gender", "GroupType"]
+__all__ = [
+    "CUSTOM_SLOTS",
+    "AgeRange",
+    "Face",
+    "FaceGroup",
+    "FacePage",
+    "Gender",
+    "GroupType",
+    "to_dict",
+]
+
+#: How many custom fields a group (and so each face) has: slots 1 to ``CUSTOM_SLOTS``.
+CUSTOM_SLOTS = 5
 
 
 class _OpenIntEnum(IntEnum):
@@ -66,14 +78,17 @@ class AgeRange(_OpenIntEnum):
 
 
 def _slot(values: tuple[str, ...], slot: int) -> str:
-    if not 1 <= slot <= 5:
-        raise ValueError("custom field slots are numbered 1 to 5")
+    if not 1 <= slot <= CUSTOM_SLOTS:
+        raise ValueError(f"custom field slots are numbered 1 to {CUSTOM_SLOTS}")
     return values[slot - 1] if slot <= len(values) else ""
 
 
 @attrs.frozen
 class FaceGroup:
-    """A face group of a store. ``customer_keys`` names the group's custom fields (up to 5)."""
+    """A face group of a store.
+
+    ``customer_keys`` names the group's custom fields (up to ``CUSTOM_SLOTS``).
+    """
 
     group_id: str
     name: str = ""
@@ -88,6 +103,13 @@ class FaceGroup:
     def is_default(self) -> bool:
         """Default groups (stranger, regular, employee) cannot be changed or deleted."""
         return self.type in (GroupType.STRANGER, GroupType.REGULAR, GroupType.EMPLOYEE)
+
+    @classmethod
+    def from_wire(cls, data: object, endpoint: str = "") -> FaceGroup:
+        """The group one JSON object of the API describes (raises ``ProtocolError`` if bad)."""
+        from ._convert import parse_group  # _convert imports this module
+
+        return parse_group(data, endpoint)
 
 
 @attrs.frozen
@@ -106,8 +128,15 @@ class Face:
     customer_values: tuple[str, ...] = ()
 
     def customer_value(self, slot: int) -> str:
-        """The value of custom field ``slot`` (1 to 5); empty when unset."""
+        """The value of custom field ``slot`` (1 to ``CUSTOM_SLOTS``); empty when unset."""
         return _slot(self.customer_values, slot)
+
+    @classmethod
+    def from_wire(cls, data: object, endpoint: str = "") -> Face:
+        """The face one JSON object of the API describes (raises ``ProtocolError`` if bad)."""
+        from ._convert import parse_face  # _convert imports this module
+
+        return parse_face(data, endpoint)
 
 
 @attrs.frozen
@@ -132,3 +161,10 @@ class FacePage:
     @property
     def has_more(self) -> bool:
         return self.page_num < self.page_count and len(self.faces) == self.page_size
+
+
+def to_dict(record: Face | FaceGroup) -> dict[str, Any]:
+    """A JSON-ready dict of a record: ISO 8601 times, enums as integers, tuples as lists."""
+    from ._convert import to_dict as convert  # _convert imports this module
+
+    return convert(record)

@@ -15,8 +15,8 @@ from typing import BinaryIO, TypeAlias
 
 import anyio.to_thread
 
-from ._files import NotRegularFile, open_regular
 from .errors import ValidationError
+from .files import NotRegularFile, open_regular
 
 __all__ = ["MAX_BODY_BYTES", "PictureSource", "picture_format", "read_picture", "validate_picture"]
 

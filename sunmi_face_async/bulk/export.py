@@ -20,19 +20,19 @@ import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import anyio
 
-from .._convert import to_dict
-from .._paging import PageWalk
-from ..models import Face, FacePage
+from ..models import CUSTOM_SLOTS, Face, FacePage, to_dict
+from ..paging import PageWalk
+from ._client import BulkClient
 from ._engine import BulkMap
 from ._results import BulkEvent, Progress
 
 __all__ = ["CSV_COLUMNS", "export_faces", "open_atomic", "write_csv", "write_jsonl"]
 
-#: The CSV writer's columns; ``customer_values`` is spread over five columns.
+#: The CSV writer's columns; ``customer_values`` is spread over ``CUSTOM_SLOTS`` columns.
 CSV_COLUMNS = (
     "face_id",
     "group_id",
@@ -43,16 +43,13 @@ CSV_COLUMNS = (
     "arrival_count",
     "create_time",
     "last_arrival_time",
-    "customer_value1",
-    "customer_value2",
-    "customer_value3",
-    "customer_value4",
-    "customer_value5",
+    *(f"customer_value{slot}" for slot in range(1, CUSTOM_SLOTS + 1)),
 )
+_RECORD_COLUMNS = CSV_COLUMNS[: len(CSV_COLUMNS) - CUSTOM_SLOTS]
 
 
 async def export_faces(
-    client: Any,
+    client: BulkClient,
     group_ids: str | Sequence[str],
     *,
     concurrency: int = 16,
@@ -101,22 +98,20 @@ async def export_faces(
             page_num: int, group_id: str = group_id, size: int = page_size
         ) -> FacePage | Exception:
             try:
-                page: FacePage = await client.groups.list_faces(
-                    group_id, page_num=page_num, page_size=size
-                )
+                page = await client.groups.list_faces(group_id, page_num=page_num, page_size=size)
             except Exception as exc:  # raised below, in the consumer, not in a task group
                 return exc
             return page
 
         while not walk.done:
-            window = BulkMap(
+            window: BulkMap[int, FacePage | Exception] = BulkMap(
                 walk.plan(concurrency),
                 functools.partial(fetch, size=walk.size),
                 concurrency=concurrency,
                 adaptive=False,
                 ordered=True,
             )
-            async with _closing(window.__aiter__()) as pages:
+            async with window as pages:
                 async for page in pages:
                     if isinstance(page, Exception):
                         raise page
@@ -132,19 +127,6 @@ async def export_faces(
                         seen.add(face.face_id)
                         yield face
                     report_page(group_id, page)
-
-
-class _closing:
-    """``contextlib.aclosing`` for any async generator (Python 3.10 typing friendly)."""
-
-    def __init__(self, gen: AsyncGenerator[Any, None]) -> None:
-        self.gen = gen
-
-    async def __aenter__(self) -> AsyncGenerator[Any, None]:
-        return self.gen
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.gen.aclose()
 
 
 @contextmanager
@@ -219,8 +201,8 @@ async def write_csv(
         writer.writerow(CSV_COLUMNS)
         async for face in _each(faces):
             row = to_dict(face)
-            values = list(face.customer_values) + [""] * (5 - len(face.customer_values))
-            cells = [row.get(column) for column in CSV_COLUMNS[:9]] + values[:5]
+            values = list(face.customer_values) + [""] * (CUSTOM_SLOTS - len(face.customer_values))
+            cells = [row.get(column) for column in _RECORD_COLUMNS] + values[:CUSTOM_SLOTS]
             writer.writerow([cell(value) for value in cells])
             count += 1
     return count

@@ -28,8 +28,8 @@ from typing import Any
 
 import attrs
 
-from .._files import NotRegularFile, file_kind, open_regular, shown
-from ..models import AgeRange, Gender
+from ..files import NotRegularFile, file_kind, open_regular, shown
+from ..models import CUSTOM_SLOTS, AgeRange, Gender
 from ..pictures import PictureSource
 from ._manifest_files import MAX_LINE_BYTES, bad_text, binary_lines, first_bad_text
 
@@ -45,7 +45,6 @@ __all__ = [
 
 PICTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 _GENDERS = {"unknown": Gender.UNKNOWN, "male": Gender.MALE, "female": Gender.FEMALE}
-_SLOTS = 5
 #: The columns the readers use; each may appear once in a CSV header.
 _COLUMNS = (
     "group_id",
@@ -54,7 +53,7 @@ _COLUMNS = (
     "gender",
     "age_range",
     "external_key",
-    *(f"customer_value{slot}" for slot in range(1, _SLOTS + 1)),
+    *(f"customer_value{slot}" for slot in range(1, CUSTOM_SLOTS + 1)),
 )
 
 
@@ -351,10 +350,10 @@ def _customer_values(row: Mapping[str, Any]) -> tuple[str, ...]:
     if listed is not None:
         if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
             raise ValueError("customer_values must be a list of strings")
-        if len(listed) > _SLOTS:
-            raise ValueError("customer_values holds at most 5 values")
+        if len(listed) > CUSTOM_SLOTS:
+            raise ValueError(f"customer_values holds at most {CUSTOM_SLOTS} values")
         return tuple(listed)
-    values = [_text(row, f"customer_value{slot}") or "" for slot in range(1, _SLOTS + 1)]
+    values = [_text(row, f"customer_value{slot}") or "" for slot in range(1, CUSTOM_SLOTS + 1)]
     while values and not values[-1]:
         values.pop()
     return tuple(values)

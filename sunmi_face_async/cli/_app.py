@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .._version import __version__
+from .. import __version__
 from ._config import ConfigFlags
 from ._exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, describe_error
 from ._runtime import State

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from .._client import PRODUCTION_URL, UAT_URL
+from .. import PRODUCTION_URL, UAT_URL
 from ._exits import CliError
 
 __all__ = [

@@ -61,7 +61,7 @@ def default_journal(source: Path, group_id: str | None) -> Path:
 
 
 def _check_readable(source: Path) -> None:
-    from .._files import NotRegularFile, open_regular
+    from ..files import NotRegularFile, open_regular
 
     try:
         if source.is_dir():

@@ -17,8 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .._convert import to_dict
-from ..models import Face, FaceGroup
+from ..models import Face, FaceGroup, to_dict
 from ._safe import safe_json, safe_text
 
 __all__ = ["Output", "face_rows", "group_rows", "show"]

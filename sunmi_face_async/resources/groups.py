@@ -9,9 +9,9 @@ from datetime import timedelta
 from .. import _endpoints as ep
 from .. import _validate as check
 from .._convert import parse_face_page, parse_group, parse_groups
-from .._paging import PageWalk
 from ..errors import APIError, GroupLookupError, SunmiError, TransportError
 from ..models import Face, FaceGroup, FacePage, GroupType
+from ..paging import PageWalk
 from ._base import Resource
 
 __all__ = ["Groups"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from .._signing import is_valid_nonce, verify_sign
-from .._webhook_cache import ReplayCache
+from ..signing import is_valid_nonce, verify_sign
+from ..webhook import ReplayCache
 from ._store import FakeAPIError
 
 __all__ = ["AuthFailure", "Gatekeeper"]

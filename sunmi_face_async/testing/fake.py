@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
-from .._convert import parse_face, parse_group
 from ..models import Face, FaceGroup
 from ..pictures import MAX_BODY_BYTES
 from ._gate import AuthFailure, Gatekeeper
@@ -169,10 +168,10 @@ class FakeSunmiCloud:
 
     def groups_of(self, shop_no: str | None = None) -> list[FaceGroup]:
         """The server's truth: the store's groups, as models."""
-        return [parse_group(g.wire()) for g in self.store(shop_no).groups.values()]
+        return [FaceGroup.from_wire(g.wire()) for g in self.store(shop_no).groups.values()]
 
     def _face_model(self, store: Store, face: FaceRecord) -> Face:
-        return parse_face(face.wire(store.groups[face.group_id].name, list_form=False))
+        return Face.from_wire(face.wire(store.groups[face.group_id].name, list_form=False))
 
     def faces_in(self, group_id: str, shop_no: str | None = None) -> list[Face]:
         """The server's truth: every face of a group in page order, as models."""

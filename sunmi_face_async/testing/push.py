@@ -19,7 +19,7 @@ import anyio
 import attrs
 import httpx
 
-from .._signing import make_nonce, sign_params
+from ..signing import make_nonce, sign_params
 
 __all__ = ["FAKE_FACE_ADDED_EVENT", "PushCenter", "PushRecord"]
 

@@ -17,7 +17,7 @@ from sunmi_face_async import (
     sign_params,
     verify_sign,
 )
-from sunmi_face_async._signing import FILE_FIELDS, format_value, is_valid_nonce
+from sunmi_face_async.signing import FILE_FIELDS, format_value, is_valid_nonce
 
 from .helpers import md5_sign
 

@@ -162,7 +162,7 @@ async def test_a_fifo_swapped_in_after_the_check_does_not_block_the_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The race: a regular file at the check, a FIFO when it is opened."""
-    import sunmi_face_async._files as files
+    import sunmi_face_async.files as files
 
     fifo = tmp_path / "swapped.jpg"
     os.mkfifo(fifo)

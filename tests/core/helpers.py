@@ -1,12 +1,12 @@
-"""Shared test helpers: an independent signer, body decoders and a retry policy that never sleeps.
+"""Shared test helpers: signs by the reference signer, body decoders and a retry policy that
+never sleeps.
 
-Nothing here imports the code under test to compute an expectation: the signer below is the
-SUNMI rule written out again from PROTOCOL.md.
+Nothing here imports the code under test to compute an expectation: signs come from
+``tests._reference``, the SUNMI rule written out independently of the package.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from email.parser import BytesParser
@@ -18,6 +18,7 @@ import attrs
 import httpx
 
 from sunmi_face_async import RetryPolicy
+from tests._reference import reference_sign
 
 APP_ID = "LMWWQVTW4QGCC"
 APP_KEY = "TESTSECRET0123456789"
@@ -33,9 +34,8 @@ BMP = b"BM\x1e\x00\x00\x00\r\n\x00\x00"
 
 
 def md5_sign(fields: dict[str, str], key: str = APP_KEY) -> str:
-    """Sorted ``k=v`` pairs joined by ``&``, ``&key=secret``, MD5, upper hex; no sign, no pic."""
-    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k not in ("sign", "pic"))
-    return hashlib.md5(f"{text}&key={key}".encode()).hexdigest().upper()
+    """The reference sign of ``fields``, under this suite's key unless another is given."""
+    return reference_sign(fields, key)
 
 
 def ok(data: object = None) -> httpx.Response:

@@ -1,8 +1,8 @@
-"""Helpers for the fake cloud's tests: an independent raw signer and the two surfaces."""
+"""Helpers for the fake cloud's tests: raw requests signed by the reference signer, and the two
+surfaces."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import time
@@ -13,6 +13,7 @@ import httpx
 
 from sunmi_face_async import AsyncSunmiFace
 from sunmi_face_async.testing import FakeSunmiCloud
+from tests._reference import reference_sign
 
 APP_ID = "FAKEAPP0000001"
 APP_KEY = "fake-app-key-0123456789"
@@ -21,12 +22,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0" + bytes(200)
 shop_numbers = itertools.count(100_000_000_001)
 _nonces = itertools.count(1)
-
-
-def md5_sign(params: dict[str, str], secret: str) -> str:
-    """The vendor's signature rule, written here independently of the package."""
-    text = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign")
-    return hashlib.md5(f"{text}&key={secret}".encode()).hexdigest().upper()
 
 
 def fresh_nonce() -> str:
@@ -51,7 +46,7 @@ class RawApi:
         return params
 
     def signed(self, params: dict[str, str], secret: str = APP_KEY) -> dict[str, str]:
-        return {**params, "sign": md5_sign(params, secret)}
+        return {**params, "sign": reference_sign(params, secret)}
 
     async def post(self, path: str, form: dict[str, str], **kwargs: Any) -> httpx.Response:
         return await self.http.post(path, data=form, **kwargs)

@@ -9,8 +9,9 @@ import httpx
 
 from sunmi_face_async.testing import FAKE_FACE_ADDED_EVENT, FakeSunmiCloud
 from sunmi_face_async.webhook import PushEvent, callback_app
+from tests._reference import reference_sign
 
-from .helpers import APP_ID, APP_KEY, PNG, md5_sign
+from .helpers import APP_ID, APP_KEY, PNG
 
 HOOK = "http://receiver.test/sunmi"
 
@@ -45,7 +46,7 @@ async def test_a_face_addition_is_pushed_signed() -> None:
     [record] = await cloud.deliver_pushes()
     assert (record.delivered, record.attempts, record.status) == (True, 1, 200)
     [form] = receiver.forms
-    assert form["sign"] == md5_sign(form, APP_KEY)
+    assert form["sign"] == reference_sign(form, APP_KEY)
     assert (form["app_id"], form["event"]) == (APP_ID, "9001")
     assert form["sunmi_shop_no"] == form["shop_id"] == cloud.shop_no
     payload = json.loads(form["payload"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
 import pytest
+
+from tests._reference import reference_sign
 
 APP_KEY = "TESTSECRET0123456789"
 APP_ID = "LMWWQVTW4QGCC"
@@ -14,9 +15,8 @@ NOW = 1_700_000_000
 
 
 def sign(form: dict[str, str], key: str = APP_KEY) -> str:
-    """The SUNMI rule written out again: sorted key=value pairs, &key=secret, MD5, upper hex."""
-    text = "&".join(f"{k}={v}" for k, v in sorted(form.items()) if k != "sign")
-    return hashlib.md5(f"{text}&key={key}".encode()).hexdigest().upper()
+    """The reference sign of a callback form, under this suite's key unless another is given."""
+    return reference_sign(form, key)
 
 
 def signed_form(

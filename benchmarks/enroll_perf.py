@@ -1,6 +1,6 @@
 """Speed and memory figures of bulk enrollment (a script, not collected by pytest).
 
-    .venv/bin/python tests/bulk/perf_enroll.py [latency|stock|memory|memory-http|journal|all]
+    .venv/bin/python -m benchmarks.enroll_perf [latency|stock|memory|memory-http|faults|journal|all]
         [--quick]
         [--per-shard=N]   (try another number of connections per httpx client of the transport)
 
@@ -15,18 +15,19 @@
 - faults: 2000 uploads in-process under injected faults, cancelled half way and resumed;
   prints the outcomes and the duplicates on the server, with and without an external key.
 - journal: claims + done marks per second through the journal alone.
-Figures are noisy on a shared machine: run it when the machine is quiet.
+Figures are noisy on a shared machine: run it when the machine is quiet. ``python -m
+benchmarks`` (the published scenarios) does not run this script.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import struct
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,7 @@ import httpx
 from sunmi_face_async.bulk import FaceUpload, Journal, Outcome, enroll
 from sunmi_face_async.testing import FakeCloudServer
 
-QUICK = "--quick" in sys.argv
-for _arg in sys.argv:
-    if _arg.startswith("--per-shard="):  # experiment: the transport's connections per shard
-        import sunmi_face_async._shards as _shards
-
-        _shards.CONNECTIONS_PER_SHARD = int(_arg.split("=", 1)[1])
+QUICK = False  # set by --quick: smaller runs
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -297,20 +293,49 @@ async def journal_run() -> None:
         print(f"{n / elapsed:.0f} items/s ({2 * n} writes in {journal.transactions} transactions)")
 
 
-async def main() -> None:
-    parts = [a for a in sys.argv[1:] if not a.startswith("--")] or ["all"]
-    runs = {
-        "latency": latency_runs,
-        "stock": stock_runs,
-        "memory": memory_run,
-        "memory-http": memory_http_run,
-        "faults": fault_run,
-        "journal": journal_run,
-    }
-    for name, run in runs.items():
-        if name in parts or "all" in parts:
-            await run()
+RUNS: dict[str, Callable[[], Awaitable[None]]] = {
+    "latency": latency_runs,
+    "stock": stock_runs,
+    "memory": memory_run,
+    "memory-http": memory_http_run,
+    "faults": fault_run,
+    "journal": journal_run,
+}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.enroll_perf",
+        description="Speed and memory figures of bulk enrollment.",
+    )
+    parser.add_argument("parts", nargs="*", metavar="PART", help=f"{', '.join(RUNS)} or all")
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument(
+        "--per-shard", type=int, help="connections per httpx client of the transport (experiment)"
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.parts) - {*RUNS, "all"})
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r}: choose from {', '.join(RUNS)} or all")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    global QUICK
+    args = _parse(argv)
+    QUICK = args.quick
+    if args.per_shard is not None:
+        import sunmi_face_async._shards as shards
+
+        shards.CONNECTIONS_PER_SHARD = args.per_shard
+    parts = args.parts or ["all"]
+    anyio.run(_run_all, [run for name, run in RUNS.items() if name in parts or "all" in parts])
+
+
+async def _run_all(runs: list[Callable[[], Awaitable[None]]]) -> None:
+    for run in runs:
+        await run()
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    main()

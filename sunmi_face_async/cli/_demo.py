@@ -21,10 +21,10 @@ import anyio
 import attrs
 import click
 
-from ..testing.pictures import write_faces
 from ._app import cli, output_options
 from ._bulkutil import progress_for
 from ._exits import EXIT_FAILED, EXIT_OK
+from ._fake_server import require_fake
 from ._runtime import State, pass_state, run_async
 
 __all__ = ["DemoPlan", "DemoResult", "demo_command", "run_demo"]
@@ -118,6 +118,7 @@ def _describe_faults(faults: Any) -> str:
 async def run_demo(state: State, plan: DemoPlan, workdir: Path) -> DemoResult:
     """Run every step against a fresh in-process fake and measure what happened."""
     from ..testing import FakeSunmiCloud
+    from ..testing.pictures import write_faces
 
     say = state.output.info
     started = time.perf_counter()
@@ -330,6 +331,7 @@ def demo_command(
 
     Needs no account and no network: the fake SUNMI cloud runs in-process.
     """
+    require_fake("demo")
     plan = DemoPlan(
         count=count,
         concurrency=concurrency,

@@ -6,101 +6,108 @@ accepts them) as ``KEY=value`` lines, then serves until Ctrl-C.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from ._app import cli
 from ._exits import EXIT_OK, CliError
 
-__all__ = ["fake_server", "parse_error_rates"]
+__all__ = ["fake_server", "require_fake"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# What the ``fake`` extra installs, as (module, distribution); multipart has two module names.
+_FAKE_MODULES = (("starlette", "starlette"), ("uvicorn", "uvicorn"))
+_MULTIPART_MODULES = ("python_multipart", "multipart")
 
 
-def parse_error_rates(values: tuple[str, ...]) -> dict[int, float]:
-    """``CODE=P`` pairs (e.g. ``5000=0.02``, ``503=0.01``) as a dict."""
-    rates: dict[int, float] = {}
-    for value in values:
-        code, sep, rate = value.partition("=")
+def _missing(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return True
+    return False
+
+
+def require_fake(command: str) -> None:
+    """Refuse ``command`` in one line naming the extra when the fake cloud's packages are absent."""
+    missing = [dist for module, dist in _FAKE_MODULES if _missing(module)]
+    if all(_missing(module) for module in _MULTIPART_MODULES):
+        missing.append("python-multipart")
+    if missing:
+        raise CliError(
+            f"'{command}' runs the fake cloud, which needs the fake extra "
+            f"({', '.join(missing)} not installed): pip install 'sunmi-face-async[cli,fake]'"
+        )
+
+
+def _read_each(read: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
+    """A click callback reading every value of a repeated option with ``read``."""
+
+    def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
         try:
-            if not sep:
-                raise ValueError
-            rates[int(code)] = float(rate)
-        except ValueError:
-            raise click.BadParameter(
-                f"{value!r} is not CODE=RATE (e.g. 5000=0.02)", param_hint="--error-rate"
-            ) from None
-    return rates
+            return tuple(read(value) for value in values)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+
+    return callback
+
+
+def _click_type(option: Any) -> Any:
+    """The click type of one option of ``testing.options.OPTIONS``."""
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.minimum is None and option.maximum is None:
+        return option.type
+    if option.type is int:
+        return click.IntRange(option.minimum, option.maximum)
+    if option.type is float:
+        return click.FloatRange(option.minimum, option.maximum)
+    return str
+
+
+def _fake_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The fake's own options (those of ``testing.options.OPTIONS`` marked ``in_cli``)."""
+    from ..testing.options import OPTIONS  # importable without the fake extra
+
+    for option in reversed([o for o in OPTIONS if o.in_cli]):
+        command = click.option(
+            option.flag,
+            option.name,
+            type=str if option.multiple else _click_type(option),
+            callback=_read_each(option.read) if option.multiple else None,
+            multiple=option.multiple,
+            default=None if option.multiple else option.default,
+            show_default=not option.multiple,
+            metavar=option.metavar,
+            help=option.help,
+        )(command)
+    return command
 
 
 @cli.command("fake-server", short_help="Run the fake SUNMI cloud on loopback.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 = any free."
-)
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds per request.")
-@click.option("--jitter", type=click.FloatRange(min=0), default=0.0, help="Extra random latency.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
-@click.option(
-    "--error-rate",
-    "error_rates",
-    multiple=True,
-    metavar="CODE=P",
-    help="Answer CODE (5000, 5091, or an HTTP status >= 500) with probability P.",
-)
-@click.option("--throttle-rate", type=click.FloatRange(0, 1), default=0.0, help="HTTP 429 rate.")
-@click.option(
-    "--drop-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Drop the connection before applying the change.",
-)
-@click.option(
-    "--commit-then-timeout-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Apply the change, then drop the connection.",
-)
-@click.option("--max-faces", type=click.IntRange(min=1), default=30_000, show_default=True)
-def fake_server(
-    host: str,
-    port: int,
-    latency: float,
-    jitter: float,
-    seed: int,
-    error_rates: tuple[str, ...],
-    throttle_rate: float,
-    drop_rate: float,
-    commit_then_timeout_rate: float,
-    max_faces: int,
-) -> int:
+@_fake_options
+def fake_server(**settings: Any) -> int:
     """Run the fake SUNMI cloud on loopback and print the credentials to use.
 
     \b
     Example:
       sunmi-face fake-server --port 8765 --latency 0.02 --error-rate 5000=0.01
     """
+    host, port = settings["host"], settings["port"]
     if host not in _LOOPBACK:
         raise click.BadParameter("the fake cloud only listens on loopback", param_hint="--host")
+    require_fake("fake-server")
+    from ..testing.options import cloud_from_settings
+    from ..testing.server import serve
+
     try:
-        from ..testing import FakeSunmiCloud, Faults
-        from ..testing.__main__ import serve
-    except ImportError as exc:
-        raise CliError(f"the fake cloud needs the 'fake' extra ({exc.name} is missing)") from None
-    faults = Faults(
-        latency=latency,
-        jitter=jitter,
-        error_rates=parse_error_rates(error_rates),
-        throttle_rate=throttle_rate,
-        drop_rate=drop_rate,
-        commit_then_timeout_rate=commit_then_timeout_rate,
-    )
-    try:
-        faults.validate()
+        cloud = cloud_from_settings(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    cloud = FakeSunmiCloud(seed=seed, max_faces=max_faces, faults=faults)
     try:
         serve(cloud, host, port, announce=_Announcer())
     except KeyboardInterrupt:

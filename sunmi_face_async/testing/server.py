@@ -7,9 +7,12 @@ unsigned ``/_fake/`` admin routes and stopped by pid: terminate, then kill after
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -18,26 +21,56 @@ import anyio.abc
 import httpx
 from anyio.streams.text import TextReceiveStream
 
-from .fake import DEFAULT_APP_ID, DEFAULT_APP_KEY, DEFAULT_SHOP_NO
+from .fake import DEFAULT_APP_ID, DEFAULT_APP_KEY, DEFAULT_SHOP_NO, FakeSunmiCloud
+from .options import argv_for
 
 if TYPE_CHECKING:
     from .. import AsyncSunmiFace
 
-__all__ = ["FakeCloudServer"]
+__all__ = ["FakeCloudServer", "serve"]
 
-_OPTIONS = {
-    "seed": "--seed",
-    "latency": "--latency",
-    "jitter": "--jitter",
-    "throttle_rate": "--throttle-rate",
-    "drop_rate": "--drop-rate",
-    "commit_then_timeout_rate": "--commit-then-timeout-rate",
-    "max_groups": "--max-groups",
-    "max_faces": "--max-faces",
-    "default_capacity": "--default-capacity",
-    "auth_failure": "--auth-failure",
-    "timestamp_window": "--timestamp-window",
-}
+
+def serve(
+    cloud: FakeSunmiCloud,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    log_level: str = "warning",
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Bind, announce the connection details, and serve ``cloud`` with uvicorn until stopped."""
+    import uvicorn
+
+    from ._app import API_PREFIX, HideDroppedConnections
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on such sockets, and without
+    # it Nagle's algorithm adds ~40 ms to every answer.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    bound_port = sock.getsockname()[1]
+    url_host = f"[{host}]" if family == socket.AF_INET6 else host
+    say = announce or (lambda line: print(line, flush=True))
+    say(f"base_url=http://{url_host}:{bound_port}{API_PREFIX}")
+    say(f"app_id={cloud.app_id}")
+    say(f"app_key={cloud.app_key}")
+    say(f"shop_no={cloud.shop_no}")
+    say(f"pid={os.getpid()}")
+    say("ready")
+    logging.getLogger("uvicorn.error").addFilter(HideDroppedConnections())
+    config = uvicorn.Config(
+        cloud.app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 class FakeCloudServer:
@@ -62,9 +95,7 @@ class FakeCloudServer:
         extra_args: Sequence[str] = (),
         **settings: Any,
     ) -> None:
-        unknown = set(settings) - set(_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown fake settings: {sorted(unknown)}")
+        options = argv_for({**settings, "error_rate": error_rates or {}})
         self.host = host
         self.port = port
         self.app_id = app_id
@@ -76,11 +107,7 @@ class FakeCloudServer:
         self.stop_timeout = stop_timeout
         args = ["--host", host, "--port", str(port), "--app-id", app_id, "--app-key", app_key]
         args += ["--shop-no", shop_no]
-        for name, value in settings.items():
-            args += [_OPTIONS[name], str(value)]
-        for code, rate in (error_rates or {}).items():
-            args += ["--error-rate", f"{code}={rate}"]
-        self._args = [*args, *extra_args]
+        self._args = [*args, *options, *extra_args]
         self._process: anyio.abc.Process | None = None
         self._admin: httpx.AsyncClient | None = None
 

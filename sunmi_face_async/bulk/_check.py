@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import attrs
 
 from ..models import Face
+from ._client import BulkClient
 from ._policy import default_settle
 from .export import export_faces
 from .journal import Journal, JournalRow, Status
@@ -38,7 +38,7 @@ class Verdict:
 
 
 async def check_unknown(
-    client: Any, journal: Journal, *, settle: float | None = None
+    client: BulkClient, journal: Journal, *, settle: float | None = None
 ) -> list[Verdict]:
     """A verdict for every unknown or in-flight item of ``journal`` (see the module)."""
     recorded = journal.job()

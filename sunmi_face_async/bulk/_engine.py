@@ -7,20 +7,21 @@ flat: items are pulled one at a time and at most a window of them is ever held. 
 nothing of SUNMI: ``fn`` turns an item into a result and ``signal`` says what a result tells
 about the server's health.
 
-By default the cap holds each whole call of ``fn``. With ``gate_calls=False`` the engine runs
+By default each whole call of ``fn`` holds a slot. With ``slot_per_call=False`` the engine runs
 a few more workers than the cap and ``fn`` holds a slot only around its request (``async
 with engine.slot() as slot``), so reading a picture or writing the journal overlaps with other
 requests instead of eating into the cap.
 
-Iterate it inside the task that owns it. Leaving the loop early (``break``, an exception,
-cancellation) cancels the workers; wrap the loop in ``async with`` (or call ``aclose``) so
-that this happens at once rather than when the generator is collected.
+It is an async context manager, as ``aiometer.amap`` is: ``async with BulkMap(...) as
+results: async for r in results: ...``. Use it inside the task that owns it. Leaving the
+block early (``break``, an exception, cancellation) cancels the workers at once.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+import warnings
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -67,7 +68,7 @@ class Slot:
         self.signal = Signal.OK
 
 
-class _Gate:
+class _ElasticSemaphore:
     """A semaphore whose size follows a changing limit (the adaptive one)."""
 
     def __init__(self, limit: Callable[[], int]) -> None:
@@ -119,6 +120,9 @@ async def _aiter_items(
 class BulkMap(Generic[T, R]):
     """Map ``fn`` over ``items`` concurrently and stream the results.
 
+    ``async with BulkMap(items, fn) as results`` starts the workers and gives the stream
+    of results; leaving the block stops them.
+
     ``fn`` must not raise for an ordinary bad item: it returns a result saying so. If it
     returns None the item produces no result (a filter). ``on_abandoned`` is called for each
     item whose call was cancelled part way (its outcome is unknown).
@@ -138,17 +142,25 @@ class BulkMap(Generic[T, R]):
         on_abandoned: Callable[[T], None] | None = None,
         on_limit_change: Callable[[int, int, str], None] | None = None,
         limiter: RateLimiter | None = None,
-        gate_calls: bool = True,
+        slot_per_call: bool = True,
         workers: int | None = None,
         clock: Callable[[], float] = anyio.current_time,
+        gate_calls: bool | None = None,
     ) -> None:
+        if gate_calls is not None:
+            warnings.warn(
+                "BulkMap(gate_calls=...) is deprecated; use slot_per_call=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            slot_per_call = gate_calls
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if workers is None:
-            workers = concurrency if gate_calls else concurrency + max(2, concurrency // 4)
+            workers = concurrency if slot_per_call else concurrency + max(2, concurrency // 4)
         self._workers = max(workers, 1)
         self._batch = min(32, self._workers)
-        self._gate_calls = gate_calls
+        self._slot_per_call = slot_per_call
         self._items = items
         self._fn = fn
         self._concurrency = concurrency
@@ -166,16 +178,34 @@ class BulkMap(Generic[T, R]):
         else:
             self.adaptive = None
         self.stats = EngineStats(concurrency)
-        # Without an adaptive limit the worker count is the cap, unless calls are not gated.
-        needs_gate = self.adaptive is not None or self._workers > concurrency
-        self._gate = _Gate(self._current_limit) if needs_gate else None
+        # Without an adaptive limit the worker count is the cap, unless calls take their own slots.
+        needs_limit = self.adaptive is not None or self._workers > concurrency
+        self._in_flight_limit = _ElasticSemaphore(self._current_limit) if needs_limit else None
+        self._stream: AsyncGenerator[R, None] | None = None
 
     def _current_limit(self) -> int:
         limit = self.adaptive.limit if self.adaptive is not None else self._concurrency
         self.stats.limit = limit
         return limit
 
+    async def __aenter__(self) -> AsyncGenerator[R, None]:
+        if self._stream is not None:
+            raise RuntimeError("a BulkMap can be entered only once")
+        self._stream = self._run()
+        return self._stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._stream is not None
+        await self._stream.aclose()
+
     def __aiter__(self) -> AsyncGenerator[R, None]:
+        """Deprecated: iterate ``async with BulkMap(...) as results`` instead."""
+        warnings.warn(
+            "iterating a BulkMap directly is deprecated; use "
+            "'async with BulkMap(...) as results: async for result in results'",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self._run()
 
     async def _produce(
@@ -193,8 +223,8 @@ class BulkMap(Generic[T, R]):
     async def slot(self) -> AsyncIterator[Slot]:
         """Hold one of the ``concurrency`` slots (and one rate-limit token) for a request."""
         stats = self.stats
-        if self._gate is not None:
-            await self._gate.acquire()
+        if self._in_flight_limit is not None:
+            await self._in_flight_limit.acquire()
         try:
             if self.limiter is not None:
                 await self.limiter.acquire()
@@ -209,12 +239,12 @@ class BulkMap(Generic[T, R]):
             if self.adaptive is not None:
                 self.adaptive.record(held.signal, self._clock() - started)
         finally:
-            if self._gate is not None:
-                self._gate.release()
+            if self._in_flight_limit is not None:
+                self._in_flight_limit.release()
 
     async def _call(self, item: T) -> R | None:
         try:
-            if not self._gate_calls:
+            if not self._slot_per_call:
                 return await self._fn(item)
             async with self.slot() as held:
                 result = await self._fn(item)

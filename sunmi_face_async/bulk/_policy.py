@@ -19,12 +19,13 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
+from ..models import CUSTOM_SLOTS
 from ._adaptive import Signal
+from ._client import BulkClient
 from .manifest import FaceUpload
 
 __all__ = [
     "about",
-    "backoff",
     "check_upload",
     "customer_values",
     "default_settle",
@@ -88,15 +89,7 @@ def surely_not_applied(exc: Exception) -> bool:
     )
 
 
-def backoff(exc: Exception, attempt: int, base: float) -> float:
-    """Seconds to wait before try ``attempt + 1``: the server's hint, else doubling."""
-    hint = exc.retry_after if isinstance(exc, APIError) else None
-    if hint is not None and hint > 0:
-        return min(float(hint), 30.0)
-    return float(min(base * 2 ** (attempt - 1), 5.0))
-
-
-def default_settle(client: Any) -> float:
+def default_settle(client: object) -> float:
     """How long a killed run's uploads may still land: the client's timeout plus a margin."""
     timeout = getattr(client, "timeout", None)
     if isinstance(timeout, httpx.Timeout):
@@ -126,10 +119,11 @@ def _plain(value: Any) -> Any:
 
 
 def customer_values(upload: FaceUpload, slot: int | None) -> list[str] | None:
-    """The upload's custom values, its external key put in ``slot`` (1 to 5) if any."""
+    """The upload's custom values, its external key put in ``slot`` (1 to
+    ``CUSTOM_SLOTS``) if any."""
     values = list(upload.customer_values)
-    if len(values) > 5:
-        raise ValidationError("customer_values", "at most 5 values")
+    if len(values) > CUSTOM_SLOTS:
+        raise ValidationError("customer_values", f"at most {CUSTOM_SLOTS} values")
     if slot is None or not upload.external_key:
         return values or None
     values += [""] * (slot - len(values))
@@ -143,7 +137,7 @@ def customer_values(upload: FaceUpload, slot: int | None) -> list[str] | None:
 
 
 def job_identity(
-    client: Any, slot: int | None, shard: tuple[int, int] | None, extra: Mapping[str, Any] | None
+    client: object, slot: int | None, shard: tuple[int, int] | None, extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """What makes a job this job: the store, the key slot, the shard, and the caller's
     ``extra`` (e.g. the source and target group). A journal refuses another identity."""
@@ -160,7 +154,7 @@ def job_identity(
 
 
 async def check_upload(
-    client: Any, upload: FaceUpload, data: bytes, values: list[str] | None
+    client: BulkClient, upload: FaceUpload, data: bytes, values: list[str] | None
 ) -> None:
     """The checks ``faces.add`` makes, the encoded body's size included, sending nothing
     (``ValidationError``): a dry run and a real run refuse the same items, before the

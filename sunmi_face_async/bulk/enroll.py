@@ -15,8 +15,11 @@ import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
-from ._job import EnrollJob, EnrollOptions
-from ._policy import default_settle
+import attrs
+
+from ._client import BulkClient
+from ._job import EnrollJob
+from ._options import EnrollOptions
 from ._results import BulkEvent, Progress
 from .journal import Journal
 from .manifest import FaceUpload, ManifestError
@@ -27,8 +30,9 @@ Entry = FaceUpload | ManifestError
 
 
 def enroll(
-    client: Any,
+    client: BulkClient,
     uploads: Iterable[Entry] | AsyncIterable[Entry],
+    options: EnrollOptions | None = None,
     *,
     concurrency: int = 16,
     rate: float | None = None,
@@ -52,12 +56,17 @@ def enroll(
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
+    The options come as keywords (typed here, so a checker sees them) or as one
+    ``EnrollOptions`` (``options=``; then no keyword may be given): either way they become
+    one ``EnrollOptions``, validated once (``ValueError`` naming the option).
+
     ``journal`` (a path or a ``Journal``) makes the job resumable: run it again with the same
-    journal and what is done is skipped. ``external_key_slot`` (1 to 5) names the
-    ``customer_value`` slot that carries each upload's ``external_key`` on the server, which
-    lets uploads with an unknown outcome be reconciled instead of reported. An upload the
-    server surely did not apply (throttled, or never sent) is tried up to ``max_attempts``
-    times, ``retry_delay`` doubling between tries (a ``Retry-After`` hint wins).
+    journal and what is done is skipped. ``external_key_slot`` (1 to ``CUSTOM_SLOTS``) names
+    the ``customer_value`` slot that carries each upload's ``external_key`` on the server,
+    which lets uploads with an unknown outcome be reconciled instead of reported. An upload
+    the server surely did not apply (throttled, or never sent) is tried up to
+    ``max_attempts`` times, ``retry_delay`` doubling between tries (a ``Retry-After`` hint
+    wins).
 
     Uploads an earlier (killed) run left in flight may still land on the server for a while:
     they are reconciled only ``settle`` seconds after they were sent (default: the client's
@@ -72,33 +81,14 @@ def enroll(
     read-only folder) ends the job with one ``JournalError`` naming the file and the cause.
     ``max_listed`` bounds the items the report names (None: all).
     """
-    if external_key_slot is not None and not 1 <= external_key_slot <= 5:
-        raise ValueError("external_key_slot must be 1 to 5")
-    if shard is not None:
-        k, n = shard
-        if n < 1 or not 0 <= k < n:
-            raise ValueError("shard must be (k, n) with 0 <= k < n")
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
-    options = EnrollOptions(
-        concurrency=concurrency,
-        rate=rate,
-        burst=burst,
-        adaptive=adaptive,
-        ordered=ordered,
-        journal=journal,
-        external_key_slot=external_key_slot,
-        shard=shard,
-        dry_run=dry_run,
-        on_event=on_event,
-        on_progress=on_progress,
-        max_attempts=max_attempts,
-        reconcile_rounds=reconcile_rounds,
-        retry_delay=retry_delay,
-        settle=default_settle(client) if settle is None else settle,
-        resume=resume,
-        job=job,
-        job_settings=job_settings,
-        max_listed=max_listed,
-    )
+    # The keywords above are exactly the fields of EnrollOptions (a test holds them equal).
+    keywords = {name: value for name, value in locals().items() if name in _DEFAULTS}
+    if options is None:
+        options = EnrollOptions(**keywords)
+    elif keywords != _DEFAULTS:
+        changed = sorted(name for name, value in keywords.items() if _DEFAULTS[name] != value)
+        raise TypeError(f"enroll: pass options= or keywords, not both (got {', '.join(changed)})")
     return EnrollJob(client, uploads, options)
+
+
+_DEFAULTS = {name: field.default for name, field in attrs.fields_dict(EnrollOptions).items()}

@@ -15,8 +15,6 @@ log2(chunk size) requests, not one per id.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import aclosing
-from typing import Any
 
 import anyio
 import attrs
@@ -30,6 +28,7 @@ from ..errors import (
     ShopNotFoundError,
     ThrottledError,
 )
+from ._client import BulkClient
 from ._engine import BulkMap
 from ._results import ItemResult, Outcome, Progress
 
@@ -39,7 +38,7 @@ _Action = Callable[[Sequence[str]], Awaitable[None]]
 
 
 async def delete_faces(
-    client: Any,
+    client: BulkClient,
     group_id: str,
     face_ids: Iterable[str],
     *,
@@ -56,7 +55,7 @@ async def delete_faces(
 
 
 async def move_faces(
-    client: Any,
+    client: BulkClient,
     source_group_id: str,
     target_group_id: str,
     face_ids: Iterable[str],
@@ -133,7 +132,8 @@ async def _attempt(action: _Action, chunk: list[str], room: _Room) -> object:
         return None
 
 
-async def _settle(action: _Action, chunk: list[str], room: _Room) -> list[ItemResult]:
+async def _bisect(action: _Action, chunk: list[str], room: _Room) -> list[ItemResult]:
+    """Every id of ``chunk`` with its outcome: sent whole, or split in halves on a refusal."""
     if room.stopped is not None:
         return _failed(chunk, room.stopped)
     if room.left is not None and len(chunk) > max(room.left, 1):
@@ -161,8 +161,8 @@ async def _settle(action: _Action, chunk: list[str], room: _Room) -> list[ItemRe
 
 async def _halves(action: _Action, chunk: list[str], room: _Room) -> list[ItemResult]:
     middle = len(chunk) // 2
-    first = await _settle(action, chunk[:middle], room)
-    return first + await _settle(action, chunk[middle:], room)
+    first = await _bisect(action, chunk[:middle], room)
+    return first + await _bisect(action, chunk[middle:], room)
 
 
 async def _chunked(
@@ -183,15 +183,15 @@ async def _chunked(
     room = _Room()
 
     async def run(chunk: list[str]) -> list[ItemResult]:
-        return await _settle(action, chunk, room)
+        return await _bisect(action, chunk, room)
 
     engine = BulkMap(
         _chunks(face_ids, chunk_size), run, concurrency=concurrency, adaptive=False, ordered=True
     )
-    async with aclosing(engine.__aiter__()) as chunks:
-        async for settled in chunks:
-            results.extend(settled)
-            failed += sum(1 for r in settled if r.outcome is Outcome.FAILED)
+    async with engine as chunks:
+        async for outcomes in chunks:
+            results.extend(outcomes)
+            failed += sum(1 for r in outcomes if r.outcome is Outcome.FAILED)
             if on_progress is not None:
                 elapsed = anyio.current_time() - started
                 on_progress(

@@ -37,7 +37,7 @@ class Tracker:
 
 async def test_every_item_gives_exactly_one_result_under_the_concurrency_cap() -> None:
     tracker = Tracker()
-    results = [r async for r in BulkMap(range(500), tracker.call, concurrency=7, adaptive=False)]
+    results = await collect(BulkMap(range(500), tracker.call, concurrency=7, adaptive=False))
     assert sorted(results) == [i * 10 for i in range(500)]
     assert tracker.max_in_flight == 7
 
@@ -51,10 +51,11 @@ async def test_unordered_results_stream_as_they_finish() -> None:
         return item
 
     seen = []
-    async for result in BulkMap(range(5), call, concurrency=5, adaptive=False):
-        seen.append(result)
-        if len(seen) == 4:
-            release.set()
+    async with BulkMap(range(5), call, concurrency=5, adaptive=False) as results:
+        async for result in results:
+            seen.append(result)
+            if len(seen) == 4:
+                release.set()
     assert seen[:4] == [1, 2, 3, 4]
     assert seen[4] == 0
 
@@ -62,7 +63,7 @@ async def test_unordered_results_stream_as_they_finish() -> None:
 async def test_ordered_mode_keeps_the_input_order() -> None:
     tracker = Tracker(seed=7)
     engine = BulkMap(range(300), tracker.call, concurrency=9, adaptive=False, ordered=True)
-    assert [r async for r in engine] == [i * 10 for i in range(300)]
+    assert await collect(engine) == [i * 10 for i in range(300)]
 
 
 async def test_async_iterable_input_and_none_results_are_dropped() -> None:
@@ -74,7 +75,7 @@ async def test_async_iterable_input_and_none_results_are_dropped() -> None:
     async def keep_even(item: int) -> int | None:
         return item if item % 2 == 0 else None
 
-    results = [r async for r in BulkMap(numbers(), keep_even, concurrency=4, ordered=True)]
+    results = await collect(BulkMap(numbers(), keep_even, concurrency=4, ordered=True))
     assert results == list(range(0, 50, 2))
 
 
@@ -90,9 +91,10 @@ async def test_the_input_is_pulled_lazily_so_memory_stays_flat(ordered: bool) ->
 
     consumed = 0
     furthest_ahead = 0
-    async for _ in BulkMap(items(), Tracker().call, concurrency=8, ordered=ordered):
-        consumed += 1
-        furthest_ahead = max(furthest_ahead, pulled - consumed)
+    async with BulkMap(items(), Tracker().call, concurrency=8, ordered=ordered) as results:
+        async for _ in results:
+            consumed += 1
+            furthest_ahead = max(furthest_ahead, pulled - consumed)
     assert consumed == 5000
     # workers + result buffer (or the ordered window) + one batch pulled in a thread:
     # bounded by the concurrency, not by the input
@@ -111,7 +113,7 @@ async def test_a_lazy_iterator_is_advanced_off_the_event_loop_thread() -> None:
     async def same(item: int) -> int:
         return item
 
-    assert len([r async for r in BulkMap(items(), same, concurrency=4)]) == 100
+    assert len(await collect(BulkMap(items(), same, concurrency=4))) == 100
     assert threads
     assert loop_thread not in threads
 
@@ -131,7 +133,7 @@ async def test_cancelling_the_consumer_stops_every_worker_and_reports_the_in_fli
 
     engine = BulkMap(range(100), call, concurrency=5, adaptive=False, on_abandoned=abandoned.append)
     with anyio.move_on_after(0.05):
-        async with engine_stream(engine) as stream:
+        async with engine as stream:
             async for _ in stream:
                 pass
     assert sorted(abandoned) == sorted(started)
@@ -142,7 +144,7 @@ async def test_cancelling_the_consumer_stops_every_worker_and_reports_the_in_fli
 async def test_leaving_the_loop_early_cancels_the_rest() -> None:
     tracker = Tracker()
     engine = BulkMap(range(1000), tracker.call, concurrency=6, adaptive=False)
-    async with engine_stream(engine) as stream:
+    async with engine as stream:
         async for result in stream:
             if result >= 0:
                 break
@@ -158,7 +160,7 @@ async def test_an_adaptive_limit_below_the_cap_is_enforced() -> None:
     engine: BulkMap[int, int] = BulkMap(
         range(200), tracker.call, concurrency=16, adaptive=limit, signal=lambda r: Signal.THROTTLED
     )
-    assert len([r async for r in engine]) == 200
+    assert len(await collect(engine)) == 200
     assert tracker.max_in_flight == 8
 
 
@@ -180,7 +182,7 @@ async def test_a_shared_rate_limiter_spaces_the_calls() -> None:
 
     limiter = RateLimiter(100, burst=5, clock=clock, sleep=fake_sleep)
     engine = BulkMap(range(105), call, concurrency=10, adaptive=False, limiter=limiter)
-    assert len([r async for r in engine]) == 105
+    assert len(await collect(engine)) == 105
     stamps.sort()
     for i, start in enumerate(stamps):
         assert len([t for t in stamps[i:] if t < start + 0.1]) <= 5 + 10
@@ -189,17 +191,38 @@ async def test_a_shared_rate_limiter_spaces_the_calls() -> None:
 def test_the_engine_runs_under_trio() -> None:
     async def main() -> list[int]:
         tracker = Tracker()
-        return [r async for r in BulkMap(range(100), tracker.call, concurrency=4, ordered=True)]
+        return await collect(BulkMap(range(100), tracker.call, concurrency=4, ordered=True))
 
     assert anyio.run(main, backend="trio") == [i * 10 for i in range(100)]
 
 
-class engine_stream:
-    def __init__(self, engine: BulkMap[int, int]) -> None:
-        self.stream = engine.__aiter__()
+async def test_a_bulk_map_is_entered_once() -> None:
+    engine = BulkMap(range(3), Tracker().call, concurrency=2)
+    assert sorted(await collect(engine)) == [0, 10, 20]
+    with pytest.raises(RuntimeError, match="entered only once"):
+        async with engine:
+            pass
 
-    async def __aenter__(self) -> AsyncIterator[int]:
-        return self.stream
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stream.aclose()
+async def test_iterating_a_bulk_map_directly_still_works_but_warns() -> None:
+    engine = BulkMap(range(4), Tracker().call, concurrency=2, ordered=True)
+    with pytest.warns(DeprecationWarning, match="async with BulkMap"):
+        stream = engine.__aiter__()
+    try:
+        assert [r async for r in stream] == [0, 10, 20, 30]
+    finally:
+        await stream.aclose()
+
+
+async def test_the_old_gate_calls_keyword_still_works_but_warns() -> None:
+    tracker = Tracker()
+    with pytest.warns(DeprecationWarning, match="slot_per_call"):
+        engine = BulkMap(range(200), tracker.call, concurrency=2, adaptive=False, gate_calls=False)
+    assert len(await collect(engine)) == 200
+    # the calls hold no slot, so the extra workers run them beyond the cap of 2
+    assert tracker.max_in_flight > 2
+
+
+async def collect(engine: BulkMap[int, int]) -> list[int]:
+    async with engine as results:
+        return [r async for r in results]

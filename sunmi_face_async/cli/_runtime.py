@@ -29,13 +29,9 @@ if TYPE_CHECKING:
     from .. import AsyncSunmiFace
     from ..models import FaceGroup
 
-__all__ = ["State", "pass_state", "resolve_group", "run_async", "transport_factory"]
+__all__ = ["State", "pass_state", "resolve_group", "run_async"]
 
 T = TypeVar("T")
-
-# Tests point this at an in-process fake (e.g. ``FakeSunmiCloud(...).transport``) so commands
-# run without a network; it builds one transport per command.
-transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
 
 
 @attrs.define
@@ -48,6 +44,9 @@ class State:
     env: Mapping[str, str] | None = None
     # What to tell the user on Ctrl-C (a bulk command names its resume command here).
     interrupt_hint: str | None = None
+    # Builds the client's transport (one per client); None means the network. Tests pass
+    # ``State(transport_factory=FakeSunmiCloud(...).transport)`` as the click ``obj``.
+    transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
     _settings: Settings | None = None
     _output: Output | None = None
 
@@ -76,8 +75,8 @@ class State:
             "base_url": settings.base_url,
             "timeout": settings.timeout,
         }
-        if transport_factory is not None:
-            kwargs["transport"] = transport_factory()
+        if self.transport_factory is not None:
+            kwargs["transport"] = self.transport_factory()
         kwargs.update(overrides)
         async with AsyncSunmiFace(settings.app_id, settings.app_key, **kwargs) as client:
             yield client

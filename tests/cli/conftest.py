@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sunmi_face_async.cli import _runtime, cli
+from sunmi_face_async.cli import cli
+from sunmi_face_async.cli._runtime import State
 from sunmi_face_async.testing import IN_PROCESS_BASE_URL, FakeSunmiCloud
 
 Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> FakeSunmiCloud:
-    """A fresh fake; every CLI command in the test talks to it in-process."""
-    fake = FakeSunmiCloud(seed=3)
-    monkeypatch.setattr(_runtime, "transport_factory", fake.transport)
-    return fake
+def cloud() -> FakeSunmiCloud:
+    """A fresh fake; every CLI command run by ``invoke`` talks to it in-process."""
+    return FakeSunmiCloud(seed=3)
 
 
 @pytest.fixture
@@ -34,14 +33,15 @@ def cli_env(cloud: FakeSunmiCloud) -> dict[str, str]:
 
 
 @pytest.fixture
-def invoke(cli_env: dict[str, str]) -> Invoke:
-    """Run ``sunmi-face ARGS`` with the fake's credentials in the environment."""
+def invoke(cloud: FakeSunmiCloud, cli_env: dict[str, str]) -> Invoke:
+    """Run ``sunmi-face ARGS`` against ``cloud``, its credentials in the environment."""
 
     def run(
         args: Sequence[str], *, env: dict[str, str] | None = None, input: str | None = None
     ) -> Result:
         merged = {**cli_env, **(env or {})}
-        return CliRunner().invoke(cli, list(args), env=merged, input=input)
+        state = State(transport_factory=cloud.transport)
+        return CliRunner().invoke(cli, list(args), env=merged, input=input, obj=state)
 
     return run
 

@@ -198,16 +198,14 @@ async def test_the_size_error_names_the_real_size_of_bytes_and_file_objects(kind
     )
 
 
-def test_the_cli_refuses_a_fifo_manifest_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_cli_refuses_a_fifo_manifest_at_once(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from sunmi_face_async.cli import _runtime, cli
+    from sunmi_face_async.cli import cli
+    from sunmi_face_async.cli._runtime import State
     from sunmi_face_async.testing import IN_PROCESS_BASE_URL
 
     cloud = FakeSunmiCloud(seed=4)
-    monkeypatch.setattr(_runtime, "transport_factory", cloud.transport)
     env = {
         "SUNMI_APP_ID": cloud.app_id,
         "SUNMI_APP_KEY": cloud.app_key,
@@ -220,7 +218,8 @@ def test_the_cli_refuses_a_fifo_manifest_at_once(
     args = ["enroll", str(fifo), "--group", "regular", "--dry-run", "--no-journal"]
     started = time.monotonic()
     with fifo_writer_after(fifo):
-        result = CliRunner().invoke(cli, args, env=env)
+        state = State(transport_factory=cloud.transport)
+        result = CliRunner().invoke(cli, args, env=env, obj=state)
     assert time.monotonic() - started < PROMPT
     assert result.exit_code == 2, result.output
     assert f"{fifo}: a FIFO (named pipe), not a manifest file" in result.stderr

@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 
 from sunmi_face_async import RetryPolicy
 from sunmi_face_async.bulk import FaceUpload, enroll
-from sunmi_face_async.cli import _runtime, cli
+from sunmi_face_async.cli import cli
+from sunmi_face_async.cli._runtime import State
 from sunmi_face_async.testing import IN_PROCESS_BASE_URL, FakeSunmiCloud, Faults
 
 CANARY = "CANARY-7f3a9c51e2-app-key"
@@ -30,7 +31,8 @@ def run_cli(cloud: FakeSunmiCloud, args: Sequence[str], **env: str) -> Result:
         "SUNMI_APP_KEY_FILE": "",
         **env,
     }
-    return CliRunner().invoke(cli, list(args), env=environment)
+    state = State(transport_factory=cloud.transport)
+    return CliRunner().invoke(cli, list(args), env=environment, obj=state)
 
 
 def scan_result(scanner: Any, result: Result, label: str) -> None:
@@ -62,11 +64,10 @@ def pictures(tmp_path: Path) -> Path:
 
 
 def test_cli_commands_with_debug_never_print_the_key(
-    monkeypatch: pytest.MonkeyPatch, scanner: Any, pictures: Path, tmp_path: Path, caplog: Any
+    scanner: Any, pictures: Path, tmp_path: Path, caplog: Any
 ) -> None:
     caplog.set_level("DEBUG")
     cloud = FakeSunmiCloud(app_key=CANARY, faults=Faults(error_rates={5000: 0.2}), seed=5)
-    monkeypatch.setattr(_runtime, "transport_factory", cloud.transport)
     journal = tmp_path / "journal.sqlite"
     commands = [
         ["--debug", "groups", "list"],
@@ -93,11 +94,8 @@ def test_cli_commands_with_debug_never_print_the_key(
     scanner.assert_clean()
 
 
-def test_cli_with_a_rejected_key_does_not_print_it(
-    monkeypatch: pytest.MonkeyPatch, scanner: Any, tmp_path: Path
-) -> None:
+def test_cli_with_a_rejected_key_does_not_print_it(scanner: Any, tmp_path: Path) -> None:
     cloud = FakeSunmiCloud(app_key="the-real-key-0000", auth_failure="http401")
-    monkeypatch.setattr(_runtime, "transport_factory", cloud.transport)
     key_file = tmp_path / "key.txt"
     key_file.write_text(CANARY + "\n")
     results = [
@@ -109,6 +107,7 @@ def test_cli_with_a_rejected_key_does_not_print_it(
             cli,
             ["--debug", "--ask-key", "groups", "list"],
             input=CANARY + "\n",
+            obj=State(transport_factory=cloud.transport),
             env={"SUNMI_APP_ID": cloud.app_id, "SUNMI_APP_KEY": "", "SUNMI_APP_KEY_FILE": "",
                  "SUNMI_SHOP_NO": cloud.shop_no, "SUNMI_BASE_URL": IN_PROCESS_BASE_URL},
         ),

@@ -325,9 +325,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     QUICK = args.quick
     if args.per_shard is not None:
-        import sunmi_face_async._shards as shards
+        import sunmi_face_async._pools as pools
 
-        shards.CONNECTIONS_PER_SHARD = args.per_shard
+        pools.CONNECTIONS_PER_POOL = args.per_shard
     parts = args.parts or ["all"]
     anyio.run(_run_all, [run for name, run in RUNS.items() if name in parts or "all" in parts])
 

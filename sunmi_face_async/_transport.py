@@ -1,7 +1,7 @@
 """The signed transport: one method that turns (endpoint, parameters) into ``data`` or an error.
 
 It adds the common parameters, signs every attempt afresh, encodes the form or multipart
-body, sends it through the least busy connection pool (``_shards``), parses the envelope,
+body, sends it through the least busy connection pool (``_pools``), parses the envelope,
 maps failures to the error tree and runs the retry loop. Nothing above it deals with HTTP.
 """
 
@@ -21,8 +21,8 @@ import httpx
 
 from ._convert import parse_int_text
 from ._endpoints import Endpoint
+from ._pools import MAX_RESPONSE_BYTES, Closed, Pools
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
-from ._shards import MAX_RESPONSE_BYTES, Closed, Shards
 from .errors import (
     APIError,
     ClientClosedError,
@@ -92,19 +92,19 @@ class Transport:
         # What bounds a request: the caller's client's own timeout when one is given.
         self.timeout = http_client.timeout if http_client is not None else timeout
         if http_client is not None:
-            self.shards = Shards([], timeout=http_client.timeout, client=http_client)
+            self.connections = Pools([], timeout=http_client.timeout, client=http_client)
         elif transport is not None:
-            self.shards = Shards([transport], timeout=timeout)
+            self.connections = Pools([transport], timeout=timeout)
         else:
-            self.shards = Shards.owned(max_connections, timeout, self.base_url)
+            self.connections = Pools.owned(max_connections, timeout, self.base_url)
         self._urls: dict[str, httpx.URL] = {}
 
     @property
-    def shard_count(self) -> int:
-        return max(len(self.shards.pools), 1)
+    def pool_count(self) -> int:
+        return max(len(self.connections.pools), 1)
 
     async def aclose(self) -> None:
-        await self.shards.aclose()
+        await self.connections.aclose()
 
     async def call(
         self,
@@ -116,7 +116,7 @@ class Transport:
     ) -> Any:
         """Send one call (with retries) and return the envelope's ``data``.
 
-        Each attempt is bounded by the shards' total limit; see ``RetryPolicy`` for the bound
+        Each attempt is bounded by the pools' total limit; see ``RetryPolicy`` for the bound
         on a whole call.
         """
         business = self.business(params, shop)
@@ -128,13 +128,13 @@ class Transport:
             attempt += 1
             started = time.perf_counter()
             content, content_type = self.encode(endpoint, business, pic)
-            progress = self.shards.progress()
-            request = self.shards.build(url, content, content_type, progress)
+            progress = self.connections.progress()
+            request = self.connections.build(url, content, content_type, progress)
             status: int | None = None
             code: int | None = None
             error: SunmiError | None
             try:
-                response, body = await self.shards.send(request, progress)
+                response, body = await self.connections.send(request, progress)
             except httpx.HTTPError as exc:
                 failure, error = _classify_exception(exc, endpoint)
             else:
@@ -159,7 +159,7 @@ class Transport:
                 quick_retries += 1
             logger.debug("%s: retrying in %.3f s after %s", endpoint.path, delay, failure.value)
             if delay > 0:
-                with self.shards.guard() as waiting:
+                with self.connections.guard() as waiting:
                     await self.retry.sleep(delay)
                 if waiting.cancelled_caught:
                     raise ClientClosedError(

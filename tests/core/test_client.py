@@ -28,7 +28,7 @@ async def test_a_proxy_without_a_scheme_is_read_as_http(monkeypatch: pytest.Monk
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
     async with AsyncSunmiFace("APP", "KEY", sunmi_shop_no="1") as api:
-        pool = api._transport.shards.pools[0]._pool  # type: ignore[attr-defined]
+        pool = api._transport.connections.pools[0]._pool  # type: ignore[attr-defined]
         assert pool._proxy_url.host == b"proxy.example"
         assert pool._proxy_url.scheme == b"http"
 

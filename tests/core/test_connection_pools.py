@@ -1,4 +1,4 @@
-"""Connection shards: several owned httpx clients of at most 4 connections, least busy first."""
+"""Connection pools: several owned httpx clients of at most 4 connections, least busy first."""
 
 from __future__ import annotations
 
@@ -22,33 +22,33 @@ def pool_limits(pool: httpx.AsyncBaseTransport) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(
-    ("max_connections", "shards"),
+    ("max_connections", "count"),
     [(1, 1), (4, 1), (5, 2), (15, 4), (16, 4), (17, 5), (33, 9), (64, 16), (100, 25)],
 )
-async def test_owned_clients_are_sharded(max_connections: int, shards: int) -> None:
+async def test_owned_connections_are_split_into_pools(max_connections: int, count: int) -> None:
     async with AsyncSunmiFace(
         APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=max_connections
     ) as api:
-        pools = api._transport.shards.pools
-        assert len(pools) == shards == api._transport.shard_count
-        assert len({id(p) for p in pools}) == shards
+        pools = api._transport.connections.pools
+        assert len(pools) == count == api._transport.pool_count
+        assert len({id(p) for p in pools}) == count
         limits = [pool_limits(pool) for pool in pools]
         assert all(isinstance(pool, httpx.AsyncHTTPTransport) for pool in pools)
         assert all(keepalive == size for size, keepalive in limits)
         sizes = [size for size, _ in limits]
         assert max(sizes) <= 4
-        assert max(sizes) - min(sizes) <= 1  # balanced shards
+        assert max(sizes) - min(sizes) <= 1  # balanced pools
         assert sum(sizes) == max_connections
 
 
 async def test_64_connections_are_sixteen_clients_of_4() -> None:
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=64) as api:
-        assert [pool_limits(p) for p in api._transport.shards.pools] == [(4, 4)] * 16
+        assert [pool_limits(p) for p in api._transport.connections.pools] == [(4, 4)] * 16
 
 
-async def test_shards_share_one_verifying_tls_context() -> None:
+async def test_pools_share_one_verifying_tls_context() -> None:
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=12) as api:
-        pools = api._transport.shards.pools
+        pools = api._transport.connections.pools
         contexts = {id(p._pool._ssl_context) for p in pools}  # type: ignore[attr-defined]
         assert len(contexts) == 1
 
@@ -69,8 +69,8 @@ async def test_a_callers_http_client_is_used_as_is() -> None:
             http_client=http,
             max_connections=64,
         )
-        assert api._transport.shards.client is http
-        assert api._transport.shards.pools == []
+        assert api._transport.connections.client is http
+        assert api._transport.connections.pools == []
         await api.faces.get("1")
         await api.aclose()
         assert not http.is_closed  # the caller closes its own client
@@ -84,14 +84,14 @@ async def test_a_custom_transport_gets_one_client() -> None:
     async with AsyncSunmiFace(
         APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, transport=transport, max_connections=64
     ) as api:
-        assert api._transport.shard_count == 1
+        assert api._transport.pool_count == 1
         assert (await api.faces.get("1")).face_id == "1"
 
 
-async def test_concurrent_requests_spread_over_the_least_busy_shards(
+async def test_concurrent_requests_spread_over_the_least_busy_pools(
     router: respx.MockRouter,
 ) -> None:
-    """Eight requests in flight at once over four shards: two on each, none left busy."""
+    """Eight requests in flight at once over four pools: two on each, none left busy."""
     route = router.post("/face/getInfo").mock(return_value=ok({"face_id": "1"}))
     in_flight = 8
     async with AsyncSunmiFace(
@@ -105,7 +105,7 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
         def slow_send(index: int, send: Callable[..., Any]) -> Callable[..., Any]:
             async def wrapper(request: httpx.Request, **kwargs: Any) -> httpx.Response:
                 used.append(index)
-                busy_seen.append(transport.shards.busy)
+                busy_seen.append(transport.connections.busy)
                 if len(used) == in_flight:
                     everyone_in.set()
                 await everyone_in.wait()  # hold every request open until all are in flight
@@ -114,7 +114,7 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
 
             return wrapper
 
-        for index, pool in enumerate(transport.shards.pools):
+        for index, pool in enumerate(transport.connections.pools):
             pool.handle_async_request = slow_send(index, pool.handle_async_request)  # type: ignore[method-assign]
 
         async with anyio.create_task_group() as tg:
@@ -122,7 +122,7 @@ async def test_concurrent_requests_spread_over_the_least_busy_shards(
                 tg.start_soon(api.faces.get, "1")
         assert sorted(used) == [0, 0, 1, 1, 2, 2, 3, 3]
         assert busy_seen[-1] == [2, 2, 2, 2]
-        assert transport.shards.busy == [0, 0, 0, 0]
+        assert transport.connections.busy == [0, 0, 0, 0]
     assert route.call_count == in_flight
 
 
@@ -140,7 +140,7 @@ async def test_busy_count_is_released_when_a_request_fails(router: respx.MockRou
     ) as api:
         with pytest.raises(TransportError):
             await api.faces.get("1")
-        assert api._transport.shards.busy == [0, 0]
+        assert api._transport.connections.busy == [0, 0]
 
 
 async def test_timeout_reaches_every_request(router: respx.MockRouter) -> None:
@@ -169,7 +169,7 @@ async def test_owned_pools_honour_proxy_environment(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     async with AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=8) as api:
-        pools = [pool._pool for pool in api._transport.shards.pools]  # type: ignore[attr-defined]
+        pools = [pool._pool for pool in api._transport.connections.pools]  # type: ignore[attr-defined]
         assert all(isinstance(p, httpcore.AsyncHTTPProxy) == proxied for p in pools)
 
 
@@ -196,7 +196,7 @@ async def test_requests_beyond_the_connections_wait_at_the_gate(router: respx.Mo
 
             return wrapper
 
-        for pool in api._transport.shards.pools:
+        for pool in api._transport.connections.pools:
             pool.handle_async_request = counting(pool.handle_async_request)  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
             for _ in range(40):

@@ -223,7 +223,7 @@ async def test_with_shop_shares_the_connections(
     await other.aclose()
     async with legacy:
         pass
-    assert not client._transport.shards.closed
+    assert not client._transport.connections.closed
     await client.faces.get("1")
     assert route.call_count == 4
 
@@ -231,7 +231,7 @@ async def test_with_shop_shares_the_connections(
 async def test_closing_the_owner_closes_its_clients(router: respx.MockRouter) -> None:
     api = AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, max_connections=10)
     closed: list[int] = []
-    for index, pool in enumerate(api._transport.shards.pools):
+    for index, pool in enumerate(api._transport.connections.pools):
         original = pool.aclose
 
         async def aclose(index: int = index, original: Any = original) -> None:

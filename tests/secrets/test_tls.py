@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, RetryPolicy, TransportError
-from sunmi_face_async._shards import CONNECTIONS_PER_SHARD
+from sunmi_face_async._pools import CONNECTIONS_PER_POOL
 
 ENVELOPE = b'{"code": 0, "msg": "", "data": {"group_list": []}}'
 
@@ -26,7 +26,7 @@ async def _no_sleep(seconds: float) -> None:
 
 def owned_ssl_contexts(client: AsyncSunmiFace) -> list[ssl.SSLContext]:
     contexts = []
-    for pool in client._transport.shards.pools:
+    for pool in client._transport.connections.pools:
         contexts.append(pool._pool._ssl_context)  # type: ignore[attr-defined]
     return contexts
 
@@ -36,7 +36,7 @@ async def test_owned_clients_verify_certificates_and_host_names(max_connections:
     client = AsyncSunmiFace("APP01", "key", sunmi_shop_no="1", max_connections=max_connections)
     async with client:
         contexts = owned_ssl_contexts(client)
-        assert len(contexts) == -(-max_connections // CONNECTIONS_PER_SHARD)
+        assert len(contexts) == -(-max_connections // CONNECTIONS_PER_POOL)
         for context in contexts:
             assert context.verify_mode == ssl.CERT_REQUIRED
             assert context.check_hostname is True
@@ -53,7 +53,7 @@ async def test_callers_http_client_is_used_as_is_and_left_open() -> None:
     async with httpx.AsyncClient() as mine:
         client = AsyncSunmiFace("APP01", "key", sunmi_shop_no="1", http_client=mine)
         async with client:
-            assert client._transport.shards.client is mine
+            assert client._transport.connections.client is mine
         assert not mine.is_closed
 
 

@@ -3,7 +3,7 @@
 One httpx connection pool does work proportional to its size on every request (it checks
 each connection's socket), so a client that keeps dozens of requests in flight through one
 pool spends its time on bookkeeping (DESIGN.md: 0.10 of the ideal rate at 64 connections).
-Owned connections are therefore split into small pools of ``CONNECTIONS_PER_SHARD``.
+Owned connections are therefore split into small pools of ``CONNECTIONS_PER_POOL``.
 
 Owned pools are ``httpx.AsyncHTTPTransport``s driven directly, without an ``AsyncClient`` on
 top: the client's cookie jar, auth, redirect and header-merging layers cost about 40 µs per
@@ -23,11 +23,11 @@ import httpx
 from ._attempt import Closed, DeadlineExceeded, Progress, attempt_limit
 from ._version import __version__
 
-__all__ = ["CONNECTIONS_PER_SHARD", "MAX_RESPONSE_BYTES", "Closed", "Progress", "Shards"]
+__all__ = ["CONNECTIONS_PER_POOL", "MAX_RESPONSE_BYTES", "Closed", "Pools", "Progress"]
 
 #: The most connections one owned pool gets. Measured on 2 cores at 64 requests in flight,
 #: pools of 4 cost about half the client CPU per request of pools of 16 under load.
-CONNECTIONS_PER_SHARD = 4
+CONNECTIONS_PER_POOL = 4
 #: A larger answer is refused while it streams in (no SUNMI answer comes near it).
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: Idle connections are dropped before common 5 s server keep-alive timeouts end, so a
@@ -38,12 +38,12 @@ CLOSE_GRACE = 1.0
 _HEADERS = {"User-Agent": f"sunmi-face-async/{__version__}", "Accept": "application/json"}
 
 
-def shard_sizes(max_connections: int) -> list[int]:
-    """Split ``max_connections`` into as few pools of at most CONNECTIONS_PER_SHARD as hold
+def pool_sizes(max_connections: int) -> list[int]:
+    """Split ``max_connections`` into as few pools of at most CONNECTIONS_PER_POOL as hold
     them, as even as possible, adding up exactly."""
-    shards = -(-max_connections // CONNECTIONS_PER_SHARD)
-    base, extra = divmod(max_connections, shards)
-    return [base + 1 if index < extra else base for index in range(shards)]
+    count = -(-max_connections // CONNECTIONS_PER_POOL)
+    base, extra = divmod(max_connections, count)
+    return [base + 1 if index < extra else base for index in range(count)]
 
 
 def _environment_proxy(base_url: str) -> str | None:
@@ -57,7 +57,7 @@ def _environment_proxy(base_url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"  # as httpx reads HTTPS_PROXY=host:port
 
 
-class Shards:
+class Pools:
     """Sends requests through the least busy of its pools and reads capped bodies.
 
     Every attempt runs in a cancel scope of its own: one bounds its total time
@@ -89,13 +89,13 @@ class Shards:
         self.limit = limit
         self._scopes: dict[anyio.CancelScope, Progress | None] = {}
         self._idle: anyio.Event | None = None  # set once the last cancelled call has left
-        # Owned pools get a gate with one place per connection: requests beyond that wait
+        # Owned pools get one place per connection: requests beyond that wait
         # here, in O(1), instead of in httpcore's pool, whose bookkeeping grows with its queue
         # (a naive gather over thousands of calls would otherwise crawl).
-        self._gate = anyio.Semaphore(capacity) if capacity else None
+        self._places = anyio.Semaphore(capacity) if capacity else None
 
     @classmethod
-    def owned(cls, max_connections: int, timeout: float | httpx.Timeout, base_url: str) -> Shards:
+    def owned(cls, max_connections: int, timeout: float | httpx.Timeout, base_url: str) -> Pools:
         """Pools of our own, sharing one TLS context: each context loads the CA bundle
         again (about 35 ms apiece), and verification stays on."""
         tls = httpx.create_ssl_context()
@@ -110,7 +110,7 @@ class Shards:
                     keepalive_expiry=KEEPALIVE_EXPIRY,
                 ),
             )
-            for size in shard_sizes(max_connections)
+            for size in pool_sizes(max_connections)
         ]
         return cls(pools, timeout=timeout, capacity=max_connections, traced=True)
 
@@ -150,11 +150,11 @@ class Shards:
             raise Closed("the client has been closed; open a new AsyncSunmiFace", sent=False)
         # One cancel scope per attempt (they cost several µs each): its deadline is first
         # the pool timeout, then the attempt's limit, and ``aclose`` cancels it.
-        gate = self._gate
+        places = self._places
         acquired = waiting = False
-        if gate is not None:
+        if places is not None:
             try:
-                gate.acquire_nowait()  # the common case: a place is free
+                places.acquire_nowait()  # the common case: a place is free
                 acquired = True
             except anyio.WouldBlock:
                 waiting = True
@@ -165,8 +165,8 @@ class Shards:
         try:
             with scope:
                 if waiting:
-                    assert gate is not None
-                    await gate.acquire()
+                    assert places is not None
+                    await places.acquire()
                     acquired = True
                     scope.deadline = self._deadline(self.limit)
                 progress.run_within(scope, self.limit)
@@ -181,8 +181,8 @@ class Shards:
                     ) from exc
         finally:
             if acquired:
-                assert gate is not None
-                gate.release()
+                assert places is not None
+                places.release()
             self._left(scope)
         # The scope was cancelled: by aclose, or by one of its two deadlines.
         if self._closed_now():
@@ -247,24 +247,24 @@ class Shards:
 
     def __repr__(self) -> str:
         kind: Any = "caller's client" if self.client is not None else f"{len(self.pools)} pools"
-        return f"<Shards {kind}>"
+        return f"<Pools {kind}>"
 
 
 class _Guard:
-    """A cancel scope registered with its shards while it is entered."""
+    """A cancel scope registered with its pools while it is entered."""
 
-    __slots__ = ("_scope", "_shards")
+    __slots__ = ("_pools", "_scope")
 
-    def __init__(self, shards: Shards) -> None:
-        self._shards = shards
+    def __init__(self, pools: Pools) -> None:
+        self._pools = pools
         self._scope = anyio.CancelScope()
 
     def __enter__(self) -> anyio.CancelScope:
-        self._shards._scopes[self._scope] = None
+        self._pools._scopes[self._scope] = None
         return self._scope.__enter__()
 
     def __exit__(self, *exc_info: Any) -> bool:
-        self._shards._left(self._scope)
+        self._pools._left(self._scope)
         return bool(self._scope.__exit__(*exc_info))
 
 

@@ -1,9 +1,10 @@
-"""``AsyncSunmiFace``: the entry point that ties credentials, a store and the resources together."""
+"""``AsyncSunmiFace``: the entry point that ties credentials, a shop and the resources together."""
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, cast
@@ -23,17 +24,18 @@ PRODUCTION_URL = "https://store.sunmi.com/openapi"
 UAT_URL = "https://store.uat.sunmi.com/openapi"
 
 
-def _store(sunmi_shop_no: str | None, shop_id: str | None) -> dict[str, str]:
-    store: dict[str, str] = {}
+def _shop_params(sunmi_shop_no: str | None, shop_id: str | None) -> dict[str, str]:
+    """The parameters naming the shop every call addresses, checked."""
+    shop: dict[str, str] = {}
     for field, value in (("sunmi_shop_no", sunmi_shop_no), ("shop_id", shop_id)):
         if value is None:
             continue
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(field, "must be a non-empty string")
-        store[field] = text(field, value)
-    if not store:
+        shop[field] = text(field, value)
+    if not shop:
         raise ValidationError("sunmi_shop_no", "give sunmi_shop_no (or the legacy shop_id)")
-    return store
+    return shop
 
 
 def _take_key(app_key: object) -> _Secret:
@@ -106,10 +108,10 @@ def _check_options(timeout: object, retry: object, http_client: object, transpor
 
 
 class AsyncSunmiFace:
-    """An async client for one store of the SUNMI face API.
+    """An async client for one shop of the SUNMI face API.
 
     Use it as an async context manager (or call ``aclose``). It owns its connections unless
-    ``http_client`` is given; ``with_shop`` returns a client for another store that shares
+    ``http_client`` is given; ``with_shop`` returns a client for another shop that shares
     them. ``transport`` plugs in any httpx transport, e.g. the fake cloud's or a MockTransport.
     """
 
@@ -140,7 +142,7 @@ class AsyncSunmiFace:
         if max_connections < 1:
             raise ValidationError("max_connections", "must be at least 1")
         _check_options(timeout, retry, http_client, transport)
-        store = _store(sunmi_shop_no, shop_id)
+        shop = _shop_params(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,
             key,
@@ -151,15 +153,15 @@ class AsyncSunmiFace:
             http_client=http_client,
             transport=transport,
         )
-        self._init(transport_, store, owner=True)
+        self._init(transport_, shop, owner=True)
 
-    def _init(self, transport: Transport, store: dict[str, str], *, owner: bool) -> None:
+    def _init(self, transport: Transport, shop: dict[str, str], *, owner: bool) -> None:
         self._transport = transport
-        self._store = store
+        self._shop = shop
         self._owner = owner
-        self.groups = Groups(transport, store)
-        self.faces = Faces(transport, store)
-        self.hooks = Hooks(transport, store)
+        self.groups = Groups(transport, shop)
+        self.faces = Faces(transport, shop)
+        self.hooks = Hooks(transport, shop)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncSunmiFace:
@@ -174,13 +176,13 @@ class AsyncSunmiFace:
     def with_shop(
         self, *, sunmi_shop_no: str | None = None, shop_id: str | None = None
     ) -> AsyncSunmiFace:
-        """A client for another store over the same credentials and connections.
+        """A client for another shop over the same credentials and connections.
 
         Closing it does nothing; close the client it came from, which stops this one's calls
         too (they raise ``ClientClosedError``).
         """
         clone = object.__new__(type(self))
-        clone._init(self._transport, _store(sunmi_shop_no, shop_id), owner=False)
+        clone._init(self._transport, _shop_params(sunmi_shop_no, shop_id), owner=False)
         return clone
 
     @property
@@ -197,9 +199,19 @@ class AsyncSunmiFace:
         return self._transport.timeout
 
     @property
+    def shop(self) -> Mapping[str, str]:
+        """The shop parameters sent with every call (``sunmi_shop_no`` and/or ``shop_id``)."""
+        return dict(self._shop)
+
+    @property
     def store(self) -> Mapping[str, str]:
-        """The store parameters sent with every call (``sunmi_shop_no`` and/or ``shop_id``)."""
-        return dict(self._store)
+        """Deprecated alias of :attr:`shop` (removed in the next release)."""
+        warnings.warn(
+            "AsyncSunmiFace.store is deprecated; use AsyncSunmiFace.shop",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.shop
 
     async def aclose(self) -> None:
         """Stop every call on these connections and close them (a no-op on a ``with_shop``
@@ -225,7 +237,7 @@ class AsyncSunmiFace:
         await self.aclose()
 
     def __repr__(self) -> str:
-        if not hasattr(self, "_store"):  # shown half-built by a traceback of __init__
+        if not hasattr(self, "_shop"):  # shown half-built by a traceback of __init__
             return "AsyncSunmiFace(<not initialised>)"
-        store = ", ".join(f"{k}={v!r}" for k, v in self._store.items())
-        return f"AsyncSunmiFace(app_id={self.app_id!r}, {store}, base_url={self.base_url!r})"
+        shop = ", ".join(f"{k}={v!r}" for k, v in self._shop.items())
+        return f"AsyncSunmiFace(app_id={self.app_id!r}, {shop}, base_url={self.base_url!r})"

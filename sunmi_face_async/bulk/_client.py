@@ -1,7 +1,7 @@
 """What the bulk layer needs of a client: the few calls it makes, as a ``Protocol``.
 
 ``AsyncSunmiFace`` satisfies ``BulkClient``; so does a test double with these methods. The
-bulk layer also reads ``timeout``, ``store`` and ``base_url`` when a client has them (to
+bulk layer also reads ``timeout``, ``shop`` and ``base_url`` when a client has them (to
 size the wait for uploads in flight and to name the job in its journal) and calls
 ``faces.check_add`` when it exists (a dry run checks what ``faces.add`` would refuse): a
 client without them still works, so they are looked up, not required.

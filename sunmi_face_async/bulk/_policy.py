@@ -141,7 +141,7 @@ def job_identity(
 ) -> dict[str, Any]:
     """What makes a job this job: the store, the key slot, the shard, and the caller's
     ``extra`` (e.g. the source and target group). A journal refuses another identity."""
-    store = getattr(client, "store", None)
+    store = getattr(client, "shop", None)
     base_url = getattr(client, "base_url", None)
     identity: dict[str, Any] = {
         "store": dict(store) if isinstance(store, Mapping) else None,

@@ -235,7 +235,7 @@ async def test_the_journal_names_items_and_their_attributes(
                 "external_key_slot": SLOT,
                 "group": group_id,
                 "shard": None,
-                "store": dict(client.store),
+                "store": dict(client.shop),
             },
             {},
         )

@@ -209,9 +209,9 @@ async def test_with_shop_shares_the_connections(
     other = client.with_shop(sunmi_shop_no="100939020409")
     legacy = client.with_shop(shop_id="7948")
     assert other._transport is client._transport
-    assert other.store == {"sunmi_shop_no": "100939020409"}
-    assert legacy.store == {"shop_id": "7948"}
-    assert client.store == {"sunmi_shop_no": SHOP_NO}
+    assert other.shop == {"sunmi_shop_no": "100939020409"}
+    assert legacy.shop == {"shop_id": "7948"}
+    assert client.shop == {"sunmi_shop_no": SHOP_NO}
     await other.faces.get("1")
     await legacy.faces.get("1")
     await client.faces.get("1")
@@ -254,7 +254,7 @@ async def test_from_env() -> None:
     async with AsyncSunmiFace.from_env(env) as api:
         assert api.app_id == "ENVAPP"
         assert api.base_url == UAT_URL
-        assert api.store == {"sunmi_shop_no": "100939020409"}
+        assert api.shop == {"sunmi_shop_no": "100939020409"}
         assert api._transport._key._bytes == b"ENVKEY"
         assert "ENVKEY" not in repr(api)
 
@@ -263,12 +263,12 @@ async def test_from_env_defaults_and_overrides() -> None:
     env = {"SUNMI_APP_ID": "ENVAPP", "SUNMI_APP_KEY": "ENVKEY", "SUNMI_SHOP_ID": "7948"}
     async with AsyncSunmiFace.from_env(env) as api:
         assert api.base_url == PRODUCTION_URL
-        assert api.store == {"shop_id": "7948"}
+        assert api.shop == {"shop_id": "7948"}
     async with AsyncSunmiFace.from_env(
         env, app_id="OTHER", sunmi_shop_no="1", shop_id=None, base_url=BASE_URL
     ) as api:
         assert api.app_id == "OTHER"
-        assert api.store == {"sunmi_shop_no": "1"}
+        assert api.shop == {"sunmi_shop_no": "1"}
         assert api.base_url == BASE_URL
 
 
@@ -279,7 +279,7 @@ async def test_from_env_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("SUNMI_SHOP_ID", raising=False)
     monkeypatch.delenv("SUNMI_BASE_URL", raising=False)
     async with AsyncSunmiFace.from_env() as api:
-        assert (api.app_id, api.store, api.base_url) == (
+        assert (api.app_id, api.shop, api.base_url) == (
             "OSAPP",
             {"sunmi_shop_no": "42"},
             PRODUCTION_URL,

@@ -363,7 +363,7 @@ async def test_with_shop_refuses_or_clones(shop: Any, shop_id: Any, harness: Any
             return
         await other.groups.list()
     sent = harness.form_of(requests[0])
-    assert {k: sent[k] for k in ("sunmi_shop_no", "shop_id") if k in sent} == other.store
+    assert {k: sent[k] for k in ("sunmi_shop_no", "shop_id") if k in sent} == other.shop
 
 
 ENV_NAMES = ["SUNMI_APP_ID", "SUNMI_APP_KEY", "SUNMI_SHOP_NO", "SUNMI_SHOP_ID", "SUNMI_BASE_URL"]

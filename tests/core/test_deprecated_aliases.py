@@ -1,0 +1,21 @@
+"""Public names renamed in this release keep a deprecated alias that warns."""
+
+from __future__ import annotations
+
+import pytest
+
+from sunmi_face_async import AsyncSunmiFace
+
+
+async def test_client_store_is_a_deprecated_alias_of_shop() -> None:
+    async with AsyncSunmiFace("APP", "key-0000", sunmi_shop_no="100939020409") as client:
+        assert client.shop == {"sunmi_shop_no": "100939020409"}
+        with pytest.warns(
+            DeprecationWarning,
+            match=r"AsyncSunmiFace\.store is deprecated; use AsyncSunmiFace\.shop",
+        ):
+            old = client.store
+        assert old == {"sunmi_shop_no": "100939020409"}
+        other = client.with_shop(shop_id="7948")
+        with pytest.warns(DeprecationWarning, match=r"use AsyncSunmiFace\.shop"):
+            assert other.store == other.shop == {"shop_id": "7948"}

@@ -8,7 +8,7 @@ deterministically under a seed. Use it in-process (``cloud.client()`` or
 plugin ``sunmi_face_async.testing.plugin``.
 """
 
-from ._store import FakeAPIError, Limits, MoveStrategy
+from ._state import FakeAPIError, Limits, MoveStrategy
 from .fake import (
     DEFAULT_APP_ID,
     DEFAULT_APP_KEY,

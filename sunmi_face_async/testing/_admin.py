@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._store import FakeAPIError
+from ._state import FakeAPIError
 
 if TYPE_CHECKING:
     from .fake import FakeSunmiCloud
@@ -67,11 +67,11 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         return JSONResponse(cloud.stats.as_dict())
 
     async def groups(request: Request) -> Response:
-        store = cloud.store(request.query_params.get("shop_no"))
+        store = cloud.shop_state(request.query_params.get("shop_no"))
         return JSONResponse([g.wire() for g in store.groups.values()])
 
     async def faces(request: Request) -> Response:
-        store = cloud.store(request.query_params.get("shop_no"))
+        store = cloud.shop_state(request.query_params.get("shop_no"))
         try:
             group = store.group(request.query_params.get("group_id", ""), 5506)
         except FakeAPIError as exc:
@@ -80,7 +80,7 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         return JSONResponse(wire)
 
     async def store_settings(request: Request) -> Response:
-        store = cloud.store(request.query_params.get("shop_no"))
+        store = cloud.shop_state(request.query_params.get("shop_no"))
         strategy = None if store.strategy is None else attrs.asdict(store.strategy)
         hooks = {url: sorted(events) for url, events in store.hooks.items()}
         return JSONResponse({"move_strategy": strategy, "hooks": hooks})

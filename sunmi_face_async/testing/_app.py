@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._admin import admin_routes
 from ._handlers import HANDLERS
 from ._handlers import Request as HandlerRequest
-from ._store import FakeAPIError
+from ._state import FakeAPIError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -150,7 +150,7 @@ def build_app(cloud: FakeSunmiCloud) -> Starlette:
         try:
             body = await _read_body(request, cloud.max_body_size)
             params, pic = await _parse_form(request, body)
-            shop = cloud.gate.check(params)
+            shop = cloud.gateway.check(params)
         except FakeAPIError as exc:
             return _error(exc)
         fault = cloud.draw_fault(path)
@@ -167,7 +167,7 @@ def build_app(cloud: FakeSunmiCloud) -> Starlette:
             return _envelope(fault.code, "injected error")
         if fault.kind == "drop":
             return _DropResponse()
-        store = cloud.store(shop)
+        store = cloud.shop_state(shop)
         try:
             data = handler(store, HandlerRequest(params, cloud.now(), pic))
         except FakeAPIError as exc:

@@ -13,12 +13,13 @@ from typing import Any
 
 import attrs
 
+from ..models import CUSTOM_SLOTS
 from ..pictures import picture_format
-from ._store import FakeAPIError, Store
+from ._state import FakeAPIError, ShopState
 
 __all__ = ["HANDLERS", "Request"]
 
-_SLOTS = range(1, 6)
+_SLOTS = range(1, CUSTOM_SLOTS + 1)
 
 
 @attrs.frozen
@@ -70,18 +71,18 @@ class Request:
         return [self.params.get(f"{prefix}{slot}") for slot in _SLOTS]
 
 
-Handler = Callable[[Store, Request], Any]
+Handler = Callable[[ShopState, Request], Any]
 
 
-def _group_list(store: Store, req: Request) -> Any:
+def _group_list(store: ShopState, req: Request) -> Any:
     return {"group_list": [group.wire() for group in store.groups.values()]}
 
 
-def _group_info(store: Store, req: Request) -> Any:
+def _group_info(store: ShopState, req: Request) -> Any:
     return store.group(req.required("group_id"), 5013).wire()
 
 
-def _group_create(store: Store, req: Request) -> Any:
+def _group_create(store: ShopState, req: Request) -> Any:
     store.create_group(
         req.required("name"),
         req.integer("type", required=True) or 0,
@@ -92,7 +93,7 @@ def _group_create(store: Store, req: Request) -> Any:
     return {}
 
 
-def _group_update(store: Store, req: Request) -> Any:
+def _group_update(store: ShopState, req: Request) -> Any:
     store.update_group(
         req.required("group_id"),
         req.text("name"),
@@ -103,12 +104,12 @@ def _group_update(store: Store, req: Request) -> Any:
     return {}
 
 
-def _group_delete(store: Store, req: Request) -> Any:
+def _group_delete(store: ShopState, req: Request) -> Any:
     store.delete_group(req.required("group_id"))
     return {}
 
 
-def _face_list(store: Store, req: Request) -> Any:
+def _face_list(store: ShopState, req: Request) -> Any:
     group_id = req.required("group_id")
     page_num = req.integer("page_num")
     page_size = req.integer("page_size")
@@ -117,7 +118,7 @@ def _face_list(store: Store, req: Request) -> Any:
     return {"face_list": [f.wire(name, list_form=True) for f in faces], "total_num": total}
 
 
-def _face_info(store: Store, req: Request) -> Any:
+def _face_info(store: ShopState, req: Request) -> Any:
     face = store.face(req.required("face_id"))
     return face.info(store.groups[face.group_id].name)
 
@@ -131,7 +132,7 @@ def check_picture(pic: bytes | None) -> bytes:
     return pic
 
 
-def _face_add(store: Store, req: Request) -> Any:
+def _face_add(store: ShopState, req: Request) -> Any:
     group_id = req.required("group_id")
     pic = check_picture(req.pic)
     face = store.add_face(
@@ -146,7 +147,7 @@ def _face_add(store: Store, req: Request) -> Any:
     return {"face_id": face.face_id}
 
 
-def _face_update(store: Store, req: Request) -> Any:
+def _face_update(store: ShopState, req: Request) -> Any:
     store.update_face(
         req.required("group_id"),
         req.required("face_id"),
@@ -158,19 +159,19 @@ def _face_update(store: Store, req: Request) -> Any:
     return {}
 
 
-def _face_delete(store: Store, req: Request) -> Any:
+def _face_delete(store: ShopState, req: Request) -> Any:
     store.delete_faces(req.required("group_id"), req.id_list("face_id_list"))
     return {}
 
 
-def _face_move(store: Store, req: Request) -> Any:
+def _face_move(store: ShopState, req: Request) -> Any:
     source = req.required("source_group_id")
     target = req.required("target_group_id")
     store.move_faces(source, target, req.id_list("face_id_list"))
     return {}
 
 
-def _move_strategy(store: Store, req: Request) -> Any:
+def _move_strategy(store: ShopState, req: Request) -> Any:
     store.set_strategy(
         req.required("target_group_id"),
         req.integer("threshold", required=True) or 0,
@@ -189,7 +190,7 @@ def _event_list(req: Request) -> frozenset[int]:
     return frozenset(events)
 
 
-def _hook_add(store: Store, req: Request) -> Any:
+def _hook_add(store: ShopState, req: Request) -> Any:
     url = req.required("http_callback")
     if not url.startswith(("http://", "https://")):
         raise FakeAPIError(5020, "http_callback must be an http(s) URL")
@@ -197,7 +198,7 @@ def _hook_add(store: Store, req: Request) -> Any:
     return {}
 
 
-def _hook_delete(store: Store, req: Request) -> Any:
+def _hook_delete(store: ShopState, req: Request) -> Any:
     url = req.text("http_callback")
     events = _event_list(req) if "event_list" in req.params else None
     for hook in [url] if url is not None else list(store.hooks):

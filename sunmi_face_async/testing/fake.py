@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -20,8 +21,8 @@ import httpx
 
 from ..models import Face, FaceGroup
 from ..pictures import MAX_BODY_BYTES
-from ._gate import AuthFailure, Gatekeeper
-from ._store import FaceRecord, Limits, MoveStrategy, Store
+from ._gateway import AuthFailure, Gateway
+from ._state import FaceRecord, Limits, MoveStrategy, ShopState
 from .faults import Fault, Faults
 from .push import FAKE_FACE_ADDED_EVENT, VENDOR_RETRY_DELAYS, PushCenter, PushRecord
 
@@ -102,7 +103,7 @@ class FakeSunmiCloud:
         self.clock = clock
         self.push_on_add = push_on_add
         self.rng = random.Random(seed)
-        self.gate = Gatekeeper(
+        self.gateway = Gateway(
             {app_id: app_key}, window=timestamp_window, clock=clock, auth_failure=auth_failure
         )
         self.push = PushCenter(
@@ -110,7 +111,7 @@ class FakeSunmiCloud:
         )
         #: ``shop_id`` values that name another store key (others are store keys themselves).
         self.shop_aliases: dict[str, str] = {}
-        self._stores: dict[str, Store] = {}
+        self._shops: dict[str, ShopState] = {}
         self._ids = itertools.count(_FIRST_ID)
         self._app: Starlette | None = None
 
@@ -146,7 +147,7 @@ class FakeSunmiCloud:
 
     def register_app(self, app_id: str, app_key: str) -> None:
         """Accept requests signed by another integrator too."""
-        self.gate.apps = {**self.gate.apps, app_id: app_key}
+        self.gateway.apps = {**self.gateway.apps, app_id: app_key}
 
     # -- state -------------------------------------------------------------------------------
 
@@ -156,40 +157,59 @@ class FakeSunmiCloud:
     def _new_id(self) -> str:
         return str(next(self._ids))
 
-    def store(self, shop_no: str | None = None) -> Store:
-        """The store of ``shop_no`` (default: the cloud's own), created on first use."""
+    def shop_state(self, shop_no: str | None = None) -> ShopState:
+        """The state of shop ``shop_no`` (default: the cloud's own), created on first use."""
         key = shop_no or self.shop_no
         key = self.shop_aliases.get(key, key)
-        store = self._stores.get(key)
+        store = self._shops.get(key)
         if store is None:
-            store = Store(key, new_id=self._new_id, limits=self.limits, now=self.now)
-            self._stores[key] = store
+            store = ShopState(key, new_id=self._new_id, limits=self.limits, now=self.now)
+            self._shops[key] = store
         return store
+
+    def store(self, shop_no: str | None = None) -> ShopState:
+        """Deprecated alias of :meth:`shop_state` (removed in the next release)."""
+        warnings.warn(
+            "FakeSunmiCloud.store() is deprecated; use FakeSunmiCloud.shop_state()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.shop_state(shop_no)
+
+    @property
+    def gate(self) -> Gateway:
+        """Deprecated alias of :attr:`gateway` (removed in the next release)."""
+        warnings.warn(
+            "FakeSunmiCloud.gate is deprecated; use FakeSunmiCloud.gateway",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.gateway
 
     def groups_of(self, shop_no: str | None = None) -> list[FaceGroup]:
         """The server's truth: the store's groups, as models."""
-        return [FaceGroup.from_wire(g.wire()) for g in self.store(shop_no).groups.values()]
+        return [FaceGroup.from_wire(g.wire()) for g in self.shop_state(shop_no).groups.values()]
 
-    def _face_model(self, store: Store, face: FaceRecord) -> Face:
+    def _face_model(self, store: ShopState, face: FaceRecord) -> Face:
         return Face.from_wire(face.wire(store.groups[face.group_id].name, list_form=False))
 
     def faces_in(self, group_id: str, shop_no: str | None = None) -> list[Face]:
         """The server's truth: every face of a group in page order, as models."""
-        store = self.store(shop_no)
+        store = self.shop_state(shop_no)
         group = store.group(group_id, 5506)
         return [self._face_model(store, face) for face in group.faces.values()]
 
     def move_strategy(self, shop_no: str | None = None) -> MoveStrategy | None:
         """The store's stranger move strategy, as last set by ``updateMoveStrategy``."""
-        return self.store(shop_no).strategy
+        return self.shop_state(shop_no).strategy
 
     def hooks(self, shop_no: str | None = None) -> dict[str, frozenset[int]]:
         """The store's push subscriptions: callback URL -> event codes."""
-        return dict(self.store(shop_no).hooks)
+        return dict(self.shop_state(shop_no).hooks)
 
     def picture_digest(self, face_id: str, shop_no: str | None = None) -> tuple[str, int]:
         """The sha256 (hex) and size of the picture a face was enrolled with."""
-        face = self.store(shop_no).face(face_id)
+        face = self.shop_state(shop_no).face(face_id)
         return face.pic_sha256, face.pic_size
 
     def simulate_arrival(
@@ -203,11 +223,11 @@ class FakeSunmiCloud:
         """
         if isinstance(at, datetime):
             at = at.timestamp()
-        store = self.store(shop_no)
+        store = self.shop_state(shop_no)
         face = store.arrival(face_id, self.now() if at is None else int(at))
         return self._face_model(store, face)
 
-    def face_added(self, store: Store, face_id: str) -> int:
+    def face_added(self, store: ShopState, face_id: str) -> int:
         """Queue the fake's face-added callback for the store's hooks."""
         face = store.face(face_id)
         payload = {"face_id": face_id, "group_id": face.group_id, "code": 0, "msg": "succeed"}

@@ -85,7 +85,7 @@ def test_resume_without_journal_flag_takes_the_default_journals_settings(
 ) -> None:
     first = invoke(["--json", "enroll", "pics", "--group", "G", "--create-group", "--shard", "0/2"])
     assert first.exit_code == 0, first.output
-    [group] = [g for g in cloud.store().groups.values() if g.name == "G"]
+    [group] = [g for g in cloud.shop_state().groups.values() if g.name == "G"]
     enrolled = len(cloud.faces_in(group.group_id))
     assert 0 < enrolled < 200
     again = invoke(["--json", "enroll", "pics", "--group", group.group_id, "--resume"])

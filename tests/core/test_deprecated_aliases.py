@@ -19,3 +19,15 @@ async def test_client_store_is_a_deprecated_alias_of_shop() -> None:
         other = client.with_shop(shop_id="7948")
         with pytest.warns(DeprecationWarning, match=r"use AsyncSunmiFace\.shop"):
             assert other.store == other.shop == {"shop_id": "7948"}
+
+
+def test_fake_cloud_store_and_gate_are_deprecated_aliases() -> None:
+    from sunmi_face_async.testing import FakeSunmiCloud
+
+    cloud = FakeSunmiCloud()
+    with pytest.warns(DeprecationWarning, match=r"use FakeSunmiCloud\.shop_state\(\)"):
+        state = cloud.store()
+    assert state is cloud.shop_state()
+    with pytest.warns(DeprecationWarning, match=r"use FakeSunmiCloud\.gateway"):
+        gateway = cloud.gate
+    assert gateway is cloud.gateway

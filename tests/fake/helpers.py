@@ -105,7 +105,7 @@ class Surface:
     async def faces_in(self, group_id: str) -> list[dict[str, Any]]:
         """The server's truth about a group, as wire dicts (getInfo form)."""
         if self.cloud is not None:
-            store = self.cloud.store(self.shop_no)
+            store = self.cloud.shop_state(self.shop_no)
             group = store.groups[group_id]
             return [f.wire(group.name, list_form=False) for f in group.faces.values()]
         result: list[dict[str, Any]] = await self._admin(

@@ -92,7 +92,7 @@ async def test_faults_can_target_endpoints(cloud_raw: tuple[FakeSunmiCloud, RawA
 
 async def test_the_client_sees_each_fault_as_its_error_class() -> None:
     cloud = FakeSunmiCloud()
-    group = cloud.store().create_group("VIP", 5, None, None, [None] * 5)
+    group = cloud.shop_state().create_group("VIP", 5, None, None, [None] * 5)
     async with cloud.client(retry=RetryPolicy(max_attempts=1)) as client:
         for faults, error in [
             ({"error_rates": {5000: 1.0}}, DatabaseError),

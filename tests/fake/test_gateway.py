@@ -68,10 +68,10 @@ async def test_the_timestamp_window_edges_and_nonce_expiry() -> None:
         assert await code(1_700_000_000 - 601, "edgeC1") == 5091
         assert await code(1_700_000_000 + 601, "edgeD1") == 5091
         assert await code(1_700_000_000, "edgeA1") == 5092  # reused within the window
-        assert len(cloud.gate.nonces) == 2
+        assert len(cloud.gateway.nonces) == 2
         now[0] += 2000  # every remembered nonce has expired
         assert await code(1_700_002_000, "edgeA1") == 0
-        assert len(cloud.gate.nonces) == 1
+        assert len(cloud.gateway.nonces) == 1
 
 
 @pytest.mark.parametrize("nonce", ["abc12", "abcdefghijk", "abc-123", "ab cd12"])

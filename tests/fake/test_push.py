@@ -56,7 +56,7 @@ async def test_a_face_addition_is_pushed_signed() -> None:
 async def test_failed_deliveries_are_retried_four_times() -> None:
     receiver = Receiver(failures=2)
     cloud = _cloud(receiver)
-    cloud.store().hooks[HOOK] = frozenset({FAKE_FACE_ADDED_EVENT})
+    cloud.shop_state().hooks[HOOK] = frozenset({FAKE_FACE_ADDED_EVENT})
     stranger = cloud.groups_of()[0].group_id
     async with cloud.client() as client:
         await client.faces.add(stranger, pic=PNG)
@@ -67,7 +67,7 @@ async def test_failed_deliveries_are_retried_four_times() -> None:
 
     always_failing = Receiver(failures=100)
     cloud = _cloud(always_failing)
-    cloud.store().hooks[HOOK] = frozenset({FAKE_FACE_ADDED_EVENT})
+    cloud.shop_state().hooks[HOOK] = frozenset({FAKE_FACE_ADDED_EVENT})
     async with cloud.client() as client:
         await client.faces.add(stranger, pic=PNG)
     [record] = await cloud.deliver_pushes()
@@ -83,7 +83,7 @@ async def test_only_subscribed_hooks_get_callbacks() -> None:
         await client.hooks.add("http://other.test/cb", [FAKE_FACE_ADDED_EVENT])
         await client.hooks.delete([FAKE_FACE_ADDED_EVENT], "http://other.test/cb")
         await client.faces.add(stranger, pic=PNG)
-    assert cloud.store().hooks == {HOOK: frozenset({1234})}
+    assert cloud.shop_state().hooks == {HOOK: frozenset({1234})}
     assert await cloud.deliver_pushes() == []
     assert receiver.forms == []
 

@@ -88,7 +88,7 @@ async def test_page_size_is_checked(cloud: FakeSunmiCloud) -> None:
     from sunmi_face_async.testing import FakeAPIError
 
     group_id = cloud.groups_of()[0].group_id
-    store = cloud.store()
+    store = cloud.shop_state()
     with pytest.raises(FakeAPIError) as info:
         store.page(group_id, 1, 101)
     assert info.value.code == 5020
@@ -123,6 +123,6 @@ def test_the_in_process_fake_runs_under_trio() -> None:
 async def test_a_legacy_shop_id_can_alias_a_store() -> None:
     cloud = FakeSunmiCloud()
     cloud.shop_aliases["7948"] = cloud.shop_no
-    cloud.store().create_group("VIP", 5, None, None, [None] * 5)
+    cloud.shop_state().create_group("VIP", 5, None, None, [None] * 5)
     async with cloud.client(sunmi_shop_no=None, shop_id="7948") as legacy:
         assert "VIP" in [g.name for g in await legacy.groups.list()]

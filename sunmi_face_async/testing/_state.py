@@ -26,7 +26,7 @@ __all__ = [
     "GroupRecord",
     "Limits",
     "MoveStrategy",
-    "Store",
+    "ShopState",
 ]
 
 #: (type, name) of the groups every store is created with, in this order.
@@ -39,7 +39,7 @@ def _merge_slots(current: list[str], given: Sequence[str | None]) -> list[str]:
     return [old if new is None else new for old, new in zip(current, given, strict=True)]
 
 
-class Store:
+class ShopState:
     """The groups, faces, move strategy and push hooks of one ``sunmi_shop_no``."""
 
     def __init__(

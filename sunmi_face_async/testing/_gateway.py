@@ -13,14 +13,14 @@ from typing import Literal
 
 from ..signing import is_valid_nonce, verify_sign
 from ..webhook import ReplayCache
-from ._store import FakeAPIError
+from ._state import FakeAPIError
 
-__all__ = ["AuthFailure", "Gatekeeper"]
+__all__ = ["AuthFailure", "Gateway"]
 
 AuthFailure = Literal["code", "http401"]
 
 
-class Gatekeeper:
+class Gateway:
     """Checks a request's common parameters against the registered integrators."""
 
     def __init__(

@@ -42,10 +42,11 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .models import AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
+from .models import CUSTOM_SLOTS, AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
 from .signing import canonical_string, make_nonce, sign_params, verify_sign
 
 __all__ = [
+    "CUSTOM_SLOTS",
     "MAX_PAGE_SIZE",
     "NO_RETRY",
     "PRODUCTION_URL",

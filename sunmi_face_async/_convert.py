@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 import cattrs
 
 from .errors import ProtocolError
-from .models import AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
+from .models import CUSTOM_SLOTS, AgeRange, Face, FaceGroup, FacePage, Gender, GroupType
 
 __all__ = ["converter", "parse_face", "parse_face_page", "parse_group", "parse_groups", "to_dict"]
 
 T = TypeVar("T")
-_SLOTS = (1, 2, 3, 4, 5)
+_SLOTS = tuple(range(1, CUSTOM_SLOTS + 1))
 _KEY_FIELDS = tuple(f"customer_key{i}" for i in _SLOTS)
 _VALUE_FIELDS = tuple(f"customer_value{i}" for i in _SLOTS)
 

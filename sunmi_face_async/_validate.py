@@ -11,6 +11,7 @@ from datetime import timedelta
 from enum import IntEnum
 
 from .errors import ValidationError
+from .models import CUSTOM_SLOTS
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -27,7 +28,7 @@ __all__ = [
 #: The largest ``page_size`` the client sends. The vendor publishes no maximum; 100 keeps
 #: each reply small and is what the bulk export uses.
 MAX_PAGE_SIZE = 100
-MAX_CUSTOM_FIELDS = 5
+MAX_CUSTOM_FIELDS = CUSTOM_SLOTS
 
 
 def text(field: str, value: object) -> str:

@@ -6,11 +6,12 @@ memory stays flat whatever the number of items. See ``enroll``, ``export_faces``
 """
 
 from ._adaptive import AdaptiveLimit, Signal
+from ._client import BulkClient, BulkFaces, BulkGroups
 from ._engine import BulkMap
 from ._policy import in_shard, item_key
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
-from .enroll import EnrollJob, enroll
+from .enroll import EnrollJob, EnrollOptions, enroll
 from .export import CSV_COLUMNS, export_faces, write_csv, write_jsonl
 from .journal import Journal, JournalError, JournalMismatchError, JournalRow, Status
 from .manifest import (
@@ -26,9 +27,13 @@ from .ops import delete_faces, move_faces
 __all__ = [
     "CSV_COLUMNS",
     "AdaptiveLimit",
+    "BulkClient",
     "BulkEvent",
+    "BulkFaces",
+    "BulkGroups",
     "BulkMap",
     "EnrollJob",
+    "EnrollOptions",
     "EnrollReport",
     "FaceUpload",
     "ItemResult",

@@ -28,6 +28,44 @@ class Outcome(str, enum.Enum):
     #: ``dry_run``: valid and would be sent.
     CHECKED = "checked"
 
+    @property
+    def is_done(self) -> bool:
+        """In place: sent and applied, done by an earlier run, or (dry run) fit to send."""
+        return self in _DONE
+
+    @property
+    def is_failure(self) -> bool:
+        """Not known to be in place: failed, invalid, or unknown. A command's exit status
+        and the progress bars count these as failed."""
+        return self in _FAILURE
+
+    @property
+    def is_retryable(self) -> bool:
+        """What running the job again (from its journal) may still change: failed or
+        unknown (an invalid item stays invalid)."""
+        return self in _RETRYABLE
+
+    @property
+    def progress_field(self) -> str:
+        """The ``Progress`` count it adds to: ``done``, ``skipped``, ``failed`` or ``unknown``."""
+        return _PROGRESS_FIELD[self]
+
+
+# The one place that says how each outcome counts (a DUPLICATE is neither done nor failed:
+# it repeats another item of the job).
+_DONE = frozenset({Outcome.DONE, Outcome.SKIPPED, Outcome.CHECKED})
+_FAILURE = frozenset({Outcome.FAILED, Outcome.INVALID, Outcome.UNKNOWN})
+_RETRYABLE = frozenset({Outcome.FAILED, Outcome.UNKNOWN})
+_PROGRESS_FIELD = {
+    Outcome.DONE: "done",
+    Outcome.CHECKED: "done",
+    Outcome.SKIPPED: "skipped",
+    Outcome.DUPLICATE: "skipped",
+    Outcome.FAILED: "failed",
+    Outcome.INVALID: "failed",
+    Outcome.UNKNOWN: "unknown",
+}
+
 
 @attrs.frozen
 class ItemResult:
@@ -42,7 +80,8 @@ class ItemResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (Outcome.DONE, Outcome.SKIPPED, Outcome.CHECKED)
+        """The item is in place (``Outcome.is_done``)."""
+        return self.outcome.is_done
 
 
 @attrs.frozen
@@ -73,6 +112,16 @@ class Progress:
     #: What the job is doing besides uploading, e.g. ``reconciling 32``; empty otherwise.
     phase: str = ""
 
+    @property
+    def finished(self) -> int:
+        """Items finished, whatever their outcome."""
+        return self.done + self.skipped + self.failed + self.unknown
+
+    @property
+    def failures(self) -> int:
+        """Items not known to be in place (``Outcome.is_failure``): failed or unknown."""
+        return self.failed + self.unknown
+
 
 @attrs.define
 class EnrollReport:
@@ -96,6 +145,11 @@ class EnrollReport:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def failures_count(self) -> int:
+        """Items not known to be in place (``Outcome.is_failure``): failed, invalid, unknown."""
+        return sum(n for outcome, n in self.counts.items() if outcome.is_failure)
 
     @property
     def throughput(self) -> float:
@@ -129,12 +183,11 @@ class EnrollReport:
         self, total: int | None, in_flight: int, elapsed: float, phase: str = ""
     ) -> Progress:
         """A ``Progress`` snapshot of the counts so far."""
-        counts = self.counts
+        fields = dict.fromkeys(("done", "skipped", "failed", "unknown"), 0)
+        for outcome, n in self.counts.items():
+            fields[outcome.progress_field] += n
         return Progress(
-            done=counts[Outcome.DONE] + counts[Outcome.CHECKED],
-            failed=counts[Outcome.FAILED] + counts[Outcome.INVALID],
-            skipped=counts[Outcome.SKIPPED] + counts[Outcome.DUPLICATE],
-            unknown=counts[Outcome.UNKNOWN],
+            **fields,
             total=total,
             in_flight=in_flight,
             elapsed=elapsed,

@@ -191,7 +191,7 @@ async def _chunked(
     async with engine as chunks:
         async for outcomes in chunks:
             results.extend(outcomes)
-            failed += sum(1 for r in outcomes if r.outcome is Outcome.FAILED)
+            failed += sum(1 for r in outcomes if r.outcome.is_failure)
             if on_progress is not None:
                 elapsed = anyio.current_time() - started
                 on_progress(

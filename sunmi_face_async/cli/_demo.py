@@ -196,15 +196,15 @@ async def _enroll(
             )
             report = await job.run()
         first = first or {o.value: n for o, n in report.counts.items() if n}
-        left = report.counts[Outcome.FAILED] + report.counts[Outcome.UNKNOWN]
+        left = sum(n for outcome, n in report.counts.items() if outcome.is_retryable)
         if not left:
             break
         state.output.info(f"   {left} items not done; resuming from the journal")
     return {
         "first_pass": first,
         "passes": passes,
-        "done": report.counts[Outcome.DONE] + report.counts[Outcome.SKIPPED],
-        "failed": report.counts[Outcome.FAILED] + report.counts[Outcome.INVALID],
+        "done": sum(n for outcome, n in report.counts.items() if outcome.is_done),
+        "failed": sum(n for o, n in report.counts.items() if o.progress_field == "failed"),
         "unknown": report.counts[Outcome.UNKNOWN],
         "bulk_retries": tally.retries,
         "reconciled_found": tally.reconciled_found,

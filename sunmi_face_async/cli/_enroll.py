@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
+from ..models import CUSTOM_SLOTS
 from ._app import cli, output_options
 from ._bulkutil import progress_for
 from ._enroll_report import show_report
@@ -117,7 +118,7 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option("--resume", is_flag=True, help="Continue the run recorded in the journal.")
 @click.option(
     "--external-key-slot",
-    type=click.IntRange(1, 5),
+    type=click.IntRange(1, CUSTOM_SLOTS),
     help="Custom value slot holding each face's external key (for a folder: the file name).",
 )
 @click.option("--shard", metavar="K/N", help="Only the K-th (from 0) of N disjoint shards.")

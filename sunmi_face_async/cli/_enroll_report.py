@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..models import CUSTOM_SLOTS
 from ._bulkutil import MAX_FAILURE_LINES, exit_code_for
 from ._runtime import State
 
@@ -27,7 +28,7 @@ def show_report(
     from ..bulk import Outcome
 
     counts = report.counts
-    failed = counts[Outcome.FAILED] + counts[Outcome.INVALID] + counts[Outcome.UNKNOWN]
+    failed = report.failures_count
     advice = _advice(report, journal, check_command)
     if state.json_mode:
         data = report.as_dict()
@@ -36,7 +37,7 @@ def show_report(
         return exit_code_for(failed)
     where = _where_to_find(journal)
     groups = (
-        ("failed", (Outcome.FAILED, Outcome.INVALID)),
+        ("failed", tuple(o for o in Outcome if o.progress_field == "failed")),
         ("unknown", (Outcome.UNKNOWN,)),
         ("duplicate", (Outcome.DUPLICATE,)),
     )
@@ -84,7 +85,7 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
     ]
     if check_command:
         lines.append(
-            "To settle them without risking a second copy, check the group for each of them "
+            "To resolve them without risking a second copy, check the group for each of them "
             f"(and record what is found in the journal): {check_command}"
         )
     else:
@@ -93,7 +94,8 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
         lines.append(
             "For future jobs, give each item an external key (the external_key column of a "
             "manifest, or the file name for a folder) and pass --external-key-slot N (a custom "
-            "value slot, 1-5, the group leaves free): then the tool settles such uploads "
-            "itself by listing the group. An existing journal keeps the slot it started with."
+            f"value slot, 1-{CUSTOM_SLOTS}, the group leaves free): then the tool resolves such "
+            "uploads itself by listing the group. An existing journal keeps the slot it started "
+            "with."
         )
     return lines

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..models import AgeRange, Face, Gender
+from ..models import CUSTOM_SLOTS, AgeRange, Face, Gender
 from ._app import cli, output_options
 from ._runtime import State, pass_state, resolve_group, run_async
 
@@ -38,8 +38,8 @@ def parse_age(value: str | None) -> AgeRange | None:
 def _values(values: tuple[str, ...]) -> list[str] | None:
     if not values:
         return None
-    if len(values) > 5:
-        raise click.BadParameter("at most 5 custom values", param_hint="--value")
+    if len(values) > CUSTOM_SLOTS:
+        raise click.BadParameter(f"at most {CUSTOM_SLOTS} custom values", param_hint="--value")
     return list(values)
 
 
@@ -54,7 +54,7 @@ def face_fields(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--value",
                 "values",
                 multiple=True,
-                help="Custom field values in slot order (repeat, up to 5).",
+                help=f"Custom field values in slot order (repeat, up to {CUSTOM_SLOTS}).",
             ),
         ]
     ):

@@ -10,7 +10,7 @@ import shlex
 import click
 
 from ..errors import GroupNotEmptyError
-from ..models import FaceGroup, GroupType
+from ..models import CUSTOM_SLOTS, FaceGroup, GroupType
 from ._app import cli, output_options
 from ._exits import EXIT_FAILED, CliError
 from ._runtime import State, pass_state, resolve_group, run_async
@@ -66,8 +66,8 @@ def show_group(state: State, group: str) -> None:
 def _keys(keys: tuple[str, ...]) -> list[str] | None:
     if not keys:
         return None
-    if len(keys) > 5:
-        raise click.BadParameter("at most 5 custom keys", param_hint="--key")
+    if len(keys) > CUSTOM_SLOTS:
+        raise click.BadParameter(f"at most {CUSTOM_SLOTS} custom keys", param_hint="--key")
     return list(keys)
 
 
@@ -78,7 +78,9 @@ def _keys(keys: tuple[str, ...]) -> list[str] | None:
 )
 @click.option("--capacity", type=click.IntRange(min=1), help="Maximum number of faces.")
 @click.option("--description", help="Free text (the cloud allows 50 characters).")
-@click.option("--key", "keys", multiple=True, help="A custom field name (repeat, up to 5).")
+@click.option(
+    "--key", "keys", multiple=True, help=f"A custom field name (repeat, up to {CUSTOM_SLOTS})."
+)
 @output_options
 @pass_state
 def create_group(
@@ -120,7 +122,9 @@ def create_group(
 @click.option("--name", help="New name.")
 @click.option("--capacity", type=click.IntRange(min=1), help="New capacity.")
 @click.option("--description", help="New description.")
-@click.option("--key", "keys", multiple=True, help="Custom field names (repeat, up to 5).")
+@click.option(
+    "--key", "keys", multiple=True, help=f"Custom field names (repeat, up to {CUSTOM_SLOTS})."
+)
 @output_options
 @pass_state
 def update_group(

@@ -28,6 +28,10 @@ class ProgressLike(Protocol):
     @property
     def failed(self) -> int: ...
     @property
+    def finished(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
     def total(self) -> int | None: ...
     @property
     def elapsed(self) -> float: ...
@@ -46,10 +50,7 @@ def format_eta(seconds: float | None) -> str:
 
 def _counts(p: ProgressLike) -> tuple[int, int]:
     """Items finished (whatever the outcome), and items that failed or are in doubt."""
-    skipped = int(getattr(p, "skipped", 0) or 0)
-    unknown = int(getattr(p, "unknown", 0) or 0)
-    failed = p.failed + unknown
-    return p.done + skipped + failed, failed
+    return p.finished, p.failures
 
 
 def _phase(p: ProgressLike) -> str:

@@ -8,11 +8,13 @@ from typing import Any
 
 import attrs
 
+from ..models import CUSTOM_SLOTS
+
 __all__ = ["FaceRecord", "FakeAPIError", "GroupRecord", "Limits", "MoveStrategy"]
 
 #: Types of the default groups: stranger, regular, employee.
 DEFAULT_TYPES = frozenset({1, 2, 3})
-SLOTS = 5
+SLOTS = CUSTOM_SLOTS
 
 
 class FakeAPIError(Exception):

@@ -2,11 +2,11 @@
 
     .venv/bin/python -m benchmarks.enroll_perf [latency|stock|memory|memory-http|faults|journal|all]
         [--quick]
-        [--per-shard=N]   (try another number of connections per httpx client of the transport)
+        [--per-pool=N]    (try another number of connections per httpx client of the transport)
 
 - latency: enrollment against the fake over loopback uvicorn at C = 16 / 50 ms, 64 / 200 ms
   and 128 / 400 ms (ideal C / latency = 320 requests per second); prints the fraction.
-- stock: zero latency, C = 64: the client's sharded transport against one stock
+- stock: zero latency, C = 64: the client's pooled transport against one stock
   ``httpx.AsyncClient`` with 64 connections; prints both rates and the ratio, and the fake's
   CPU use (near 100 % means the fake is the bottleneck).
 - memory: 100k uploads through ``enroll`` with its journal, against a client stub that
@@ -126,15 +126,15 @@ async def latency_runs() -> None:
 
 
 async def stock_runs() -> None:
-    print("# zero latency, C = 64: sharded transport vs one stock httpx.AsyncClient")
+    print("# zero latency, C = 64: pooled transport vs one stock httpx.AsyncClient")
     n = 2000 if QUICK else 5000
     pairs = 2 if QUICK else 3
     async with FakeCloudServer(max_faces=5_000_000, default_capacity=2_000_000) as server:
         async with server.client(max_connections=64) as setup:
             group = await setup.groups.create("perf", capacity=2_000_000, customer_keys=["key"])
         start = 0
-        figures: dict[str, list[float]] = {"stock": [], "sharded": []}
-        for label in ("stock", "sharded") * pairs:
+        figures: dict[str, list[float]] = {"stock": [], "pooled": []}
+        for label in ("stock", "pooled") * pairs:
             stock = None
             if label == "stock":
                 limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -161,7 +161,7 @@ async def stock_runs() -> None:
                 f"= {cost:.2f} ms of client CPU per request"
             )
         median = {label: statistics.median(rates) for label, rates in figures.items()}
-        print(f"ratio sharded / stock (medians) = {median['sharded'] / median['stock']:.2f}")
+        print(f"ratio pooled / stock (medians) = {median['pooled'] / median['stock']:.2f}")
 
 
 class _StubFaces:
@@ -311,7 +311,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("parts", nargs="*", metavar="PART", help=f"{', '.join(RUNS)} or all")
     parser.add_argument("--quick", action="store_true", help="smaller runs")
     parser.add_argument(
-        "--per-shard", type=int, help="connections per httpx client of the transport (experiment)"
+        "--per-pool", type=int, help="connections per httpx client of the transport (experiment)"
     )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.parts) - {*RUNS, "all"})
@@ -324,10 +324,10 @@ def main(argv: list[str] | None = None) -> None:
     global QUICK
     args = _parse(argv)
     QUICK = args.quick
-    if args.per_shard is not None:
+    if args.per_pool is not None:
         import sunmi_face_async._pools as pools
 
-        pools.CONNECTIONS_PER_POOL = args.per_shard
+        pools.CONNECTIONS_PER_POOL = args.per_pool
     parts = args.parts or ["all"]
     anyio.run(_run_all, [run for name, run in RUNS.items() if name in parts or "all" in parts])
 

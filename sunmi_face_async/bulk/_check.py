@@ -1,4 +1,4 @@
-"""Settle items a journal left unknown, after the fact, by looking at their groups.
+"""Resolve items a journal left unknown, after the fact, by looking at their groups.
 
 Each group holding unknown (or in-flight) items is listed once; per item the verdict says
 what the listing shows and how much that proves:
@@ -26,7 +26,7 @@ from ._policy import default_settle
 from .export import export_faces
 from .journal import Journal, JournalRow, Status
 
-__all__ = ["Verdict", "check_unknown", "settle_verdicts"]
+__all__ = ["Verdict", "check_unknown", "resolve_verdicts"]
 
 
 @attrs.frozen
@@ -104,7 +104,7 @@ def _trimmed(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def settle_verdicts(
+def resolve_verdicts(
     journal: Journal, verdicts: Iterable[Verdict], *, accept_likely: bool = False
 ) -> dict[str, int]:
     """Record what the verdicts prove: applied (and, if accepted, likely) items are done,
@@ -112,11 +112,13 @@ def settle_verdicts(
     counts = {"done": 0, "to send again": 0, "left unknown": 0}
     for verdict in verdicts:
         if verdict.state == "applied" or (verdict.state == "likely" and accept_likely):
-            note = f"settled by a check: {verdict.detail}"
-            journal.settle(verdict.row.key, verdict.face_ids[0], note)
+            note = f"resolved by a check: {verdict.detail}"
+            journal.resolve(verdict.row.key, verdict.face_ids[0], note)
             counts["done"] += 1
         elif verdict.state == "absent":
-            journal.settle(verdict.row.key, None, f"not on the server at a check: {verdict.detail}")
+            journal.resolve(
+                verdict.row.key, None, f"not on the server at a check: {verdict.detail}"
+            )
             counts["to send again"] += 1
         else:
             counts["left unknown"] += 1

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -307,7 +308,14 @@ class Journal:
         await self._update(key, Status.UNKNOWN, error=error)
 
     def settle(self, key: str, face_id: str | None, note: str) -> None:
-        """Settle an unknown item after a check (blocking): done as ``face_id``, or failed
+        """Deprecated: use ``resolve`` (the same call)."""
+        warnings.warn(
+            "Journal.settle is deprecated; use Journal.resolve", DeprecationWarning, stacklevel=2
+        )
+        self.resolve(key, face_id, note)
+
+    def resolve(self, key: str, face_id: str | None, note: str) -> None:
+        """Resolve an unknown item after a check (blocking): done as ``face_id``, or failed
         (so that a resumed job sends it) when ``face_id`` is None."""
         status = Status.DONE if face_id else Status.FAILED
         conn = self._connect()

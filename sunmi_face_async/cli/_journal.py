@@ -1,8 +1,8 @@
-"""``sunmi-face journal show|check JOURNAL``: read an enroll journal, settle unknown items.
+"""``sunmi-face journal show|check JOURNAL``: read an enroll journal, resolve unknown items.
 
 ``show`` lists a journal's items by manifest line and file. ``check`` lists each group that
 holds unknown items and says, per item, whether it is on the server and how much that
-proves; ``--mark-settled`` records what is proven, so that ``enroll --resume`` sends the
+proves; ``--mark-resolved`` records what is proven, so that ``enroll --resume`` sends the
 absent ones once and never a second copy of those found.
 """
 
@@ -41,9 +41,9 @@ WHAT_IT_PROVES = (
 )
 
 
-@cli.group("journal", short_help="Inspect an enroll journal; settle unknown items.")
+@cli.group("journal", short_help="Inspect an enroll journal; resolve unknown items.")
 def journal_group() -> None:
-    """Inspect an enroll journal, and settle items whose outcome is unknown."""
+    """Inspect an enroll journal, and resolve items whose outcome is unknown."""
 
 
 def _open(path: Path) -> Any:
@@ -101,19 +101,20 @@ def show_command(state: State, journal: Path, status: str | None) -> int:
 @journal_group.command("check")
 @click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--mark-settled",
+    "--mark-resolved",
     is_flag=True,
     help="Record what is proven: found items done, absent ones to be sent by --resume.",
 )
+@click.option("--mark-settled", is_flag=True, hidden=True, help="Deprecated: --mark-resolved.")
 @click.option(
     "--accept-name-matches",
     is_flag=True,
-    help="With --mark-settled: also take a face with the same name and attributes as done.",
+    help="With --mark-resolved: also take a face with the same name and attributes as done.",
 )
 @output_options
 @pass_state
 def check_command(
-    state: State, journal: Path, mark_settled: bool, accept_name_matches: bool
+    state: State, journal: Path, mark_resolved: bool, mark_settled: bool, accept_name_matches: bool
 ) -> int:
     """Check, for each unknown item of JOURNAL, whether it is on the server.
 
@@ -122,12 +123,15 @@ def check_command(
 
     \b
     Example:
-      sunmi-face journal check .sunmi-face/enroll-photos-G.sqlite --mark-settled
+      sunmi-face journal check .sunmi-face/enroll-photos-G.sqlite --mark-resolved
     """
-    from ..bulk._check import check_unknown, settle_verdicts
+    from ..bulk._check import check_unknown, resolve_verdicts
 
-    if accept_name_matches and not mark_settled:
-        raise click.UsageError("--accept-name-matches goes with --mark-settled")
+    if mark_settled:
+        state.output.warn("--mark-settled is deprecated; use --mark-resolved (the same)")
+        mark_resolved = True
+    if accept_name_matches and not mark_resolved:
+        raise click.UsageError("--accept-name-matches goes with --mark-resolved")
     opened = _open(journal)
     with opened:
         recorded = _recorded(opened)
@@ -139,15 +143,15 @@ def check_command(
                 return await check_unknown(client, opened)
 
         verdicts = run_async(body)
-        settled = (
-            settle_verdicts(opened, verdicts, accept_likely=accept_name_matches)
-            if mark_settled
+        resolved = (
+            resolve_verdicts(opened, verdicts, accept_likely=accept_name_matches)
+            if mark_resolved
             else None
         )
     again = resume_command(recorded, journal, state.flags) if recorded is not None else None
     flags = global_flags(state.flags)
-    mark = shlex.join(["sunmi-face", *flags, "journal", "check", str(journal), "--mark-settled"])
-    return _show(state, verdicts, settled, again, mark)
+    mark = shlex.join(["sunmi-face", *flags, "journal", "check", str(journal), "--mark-resolved"])
+    return _show(state, verdicts, resolved, again, mark)
 
 
 def _recorded(journal: Any) -> Any:
@@ -160,7 +164,7 @@ def _recorded(journal: Any) -> Any:
 def _show(
     state: State,
     verdicts: list[Any],
-    settled: dict[str, int] | None,
+    resolved: dict[str, int] | None,
     again: str | None,
     mark: str,
 ) -> int:
@@ -175,7 +179,13 @@ def _show(
     ]
     if state.json_mode:
         state.output.json(
-            {"items": items, "settled": settled, "resume": again, "proves": WHAT_IT_PROVES}
+            {
+                "items": items,
+                "resolved": resolved,
+                "settled": resolved,  # deprecated name of "resolved", kept for a release
+                "resume": again,
+                "proves": WHAT_IT_PROVES,
+            }
         )
         return EXIT_OK if all(v.state in ("applied", "absent") for v in verdicts) else EXIT_FAILED
     if not items:
@@ -186,10 +196,10 @@ def _show(
         word = _VERDICT_WORDS[item["verdict"]]
         state.output.info(f"{item['label']}: {word}: {item['detail']}{faces}")
     state.output.info(WHAT_IT_PROVES)
-    if settled is not None:
-        said = ", ".join(f"{n} {what}" for what, n in settled.items())
+    if resolved is not None:
+        said = ", ".join(f"{n} {what}" for what, n in resolved.items())
         state.output.info(f"recorded in the journal: {said}")
-        if settled["to send again"] and again:
+        if resolved["to send again"] and again:
             state.output.info(f"send the absent ones (once) with: {again}")
     else:
         state.output.info(f"nothing was changed; to record this in the journal run: {mark}")

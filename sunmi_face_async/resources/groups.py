@@ -44,7 +44,7 @@ class Groups(Resource):
         """Create a group and return it.
 
         The API answers without the new id, so the group is looked up by name afterwards
-        (names are unique within a store). The same lookup settles a create whose outcome
+        (names are unique within a store). The same lookup resolves a create whose outcome
         was unknown: a group with that name is the one this call made.
         """
         params: dict[str, object] = {

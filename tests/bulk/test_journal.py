@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import anyio
+import pytest
 
 from sunmi_face_async.bulk import Journal, Status
 from sunmi_face_async.bulk.journal import Claim
@@ -115,3 +116,20 @@ async def test_concurrent_writes_are_committed_in_few_transactions(tmp_path: Pat
                 tg.start_soon(one, i)
         assert journal.counts()[Status.DONE] == 400
         assert journal.transactions < 100  # 800 writes, batched
+
+
+async def test_resolve_records_a_checked_item_and_the_old_settle_name_warns(tmp_path: Path) -> None:
+    with Journal(tmp_path / "job.db") as journal:
+        for key in ("found", "absent", "old-name"):
+            await journal.claim(key, "g1", f"hash-{key}")
+            await journal.mark_unknown(key, "connection lost")
+        journal.resolve("found", "face-1", "found by a check")
+        journal.resolve("absent", None, "not on the server")
+        with pytest.warns(DeprecationWarning, match="Journal.resolve"):
+            journal.settle("old-name", "face-2", "found by a check")
+        rows = {row.key: (row.status, row.face_id) for row in journal.rows()}
+    assert rows == {
+        "found": (Status.DONE, "face-1"),
+        "absent": (Status.FAILED, None),
+        "old-name": (Status.DONE, "face-2"),
+    }

@@ -1,5 +1,5 @@
 """Items are named by file and line, never by an internal key, and unknown ones can be
-settled after the fact without a second copy (issue 11, case 2). Real processes against the
+resolved after the fact without a second copy (issue 11, case 2). Real processes against the
 fake cloud over HTTP; the fake applies some uploads and then drops the connection, so their
 outcome is unknown to the tool."""
 
@@ -48,7 +48,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
-async def test_unknown_items_are_named_and_settled_after_the_fact(tmp_path: Path) -> None:
+async def test_unknown_items_are_named_and_resolved_after_the_fact(tmp_path: Path) -> None:
     pictures = write_faces(tmp_path / "photos", COUNT)
     (tmp_path / "photos" / "copy-of-first.png").write_bytes(pictures[0].read_bytes())
     journal = tmp_path / "job.sqlite"
@@ -113,13 +113,13 @@ async def test_unknown_items_are_named_and_settled_after_the_fact(tmp_path: Path
         assert "proves little" in out
         assert (await server.stats())["requests_by_endpoint"]["/face/add"] == uploads_before
 
-        settle = [*command[1:], "--mark-settled", "--accept-name-matches"]
-        settled = _run(settle, env, tmp_path)
+        resolve = [*command[1:], "--mark-resolved", "--accept-name-matches"]
+        resolved = _run(resolve, env, tmp_path)
         assert (
-            f"recorded in the journal: {total_unknown - 1} done, 1 to send again" in settled.stderr
+            f"recorded in the journal: {total_unknown - 1} done, 1 to send again" in resolved.stderr
         )
         resend = shlex.split(
-            settled.stderr.split("send the absent ones (once) with: ")[1].split("\n")[0]
+            resolved.stderr.split("send the absent ones (once) with: ")[1].split("\n")[0]
         )
         final = _run([*FLAGS, *resend[1:]], env, tmp_path)
         assert final.returncode == 0, final.stderr
@@ -130,4 +130,24 @@ async def test_unknown_items_are_named_and_settled_after_the_fact(tmp_path: Path
         assert len(names) == len(expected) + 1
         assert expected < set(names)
         assert set(names) - expected <= {"face-00000", "copy-of-first"}
-        assert server.app_key not in err + out + settled.stderr + final.stderr
+        assert server.app_key not in err + out + resolved.stderr + final.stderr
+
+
+async def test_the_old_mark_settled_flag_still_records_but_warns(tmp_path: Path) -> None:
+    from sunmi_face_async.bulk import Journal
+
+    journal = tmp_path / "job.sqlite"
+    with Journal(journal) as opened:
+        opened.bind({"job": "test"}, None)
+    async with FakeCloudServer(seed=3) as server:
+        env = _env(server)
+        old = _run(["journal", "check", str(journal), "--mark-settled", "--json"], env, tmp_path)
+        new = _run(["journal", "check", str(journal), "--mark-resolved", "--json"], env, tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert "--mark-settled is deprecated; use --mark-resolved" in old.stderr
+    assert "deprecated" not in new.stderr
+    expected = {"done": 0, "to send again": 0, "left unknown": 0}
+    for result in (old, new):
+        data = json.loads(result.stdout)
+        assert data["resolved"] == expected
+        assert data["settled"] == expected  # the old key, kept for a release

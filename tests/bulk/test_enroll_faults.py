@@ -64,7 +64,7 @@ async def test_with_an_external_key_faults_leave_no_duplicate_and_one_result_eac
             external_key_slot=1,
             on_event=events.append,
             retry_delay=0,
-            reconcile_rounds=8,  # a fifth of the sends fail: leave no item unsettled by chance
+            reconcile_rounds=8,  # a fifth of the sends fail: leave no item unresolved by chance
         )
         results = [r async for r in job]
     assert sum(cloud.stats.faults_injected.values()) > 50

@@ -161,7 +161,7 @@ async def test_soak_with_external_key_loses_and_duplicates_nothing(
         assert face.customer_values[:SLOT] == ("soak", key)
         assert cloud.picture_digest(face.face_id)[0] == _digest(_index_of(key))
 
-    # Reconciliation settles every unknown outcome; only two auth refusals in a row (the
+    # Reconciliation resolves every unknown outcome; only two auth refusals in a row (the
     # client re-signs once) can fail an upload, and that is reported, not lost.
     assert outcomes[Outcome.UNKNOWN] == 0
     assert set(outcomes) <= {Outcome.DONE, Outcome.FAILED}

@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
-from ._webhook_cache import ReplayStore
-from .errors import SunmiError
-from .signing import FILE_FIELDS, verify_sign
+from ..errors import SunmiError
+from ..signing import FILE_FIELDS, verify_sign
+from ._cache import ReplayStore
 
 __all__ = [
     "CallbackError",

@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl
 import anyio
 import anyio.to_thread
 
-from ._webhook_cache import Claim, ReplayCache, ReplayCacheError, ReplayCacheFullError, ReplayStore
-from ._webhook_events import (
+from ._cache import Claim, ReplayCache, ReplayCacheError, ReplayCacheFullError, ReplayStore
+from ._events import (
     DEFAULT_MAX_AGE,
     ExpiredCallbackError,
     InvalidSignatureError,

@@ -24,9 +24,9 @@ cache=SqliteReplayCache("replay.sqlite"))``.
 
 from __future__ import annotations
 
-from ._webhook_asgi import DEFAULT_LEASE, DEFAULT_REMEMBER, callback_app
-from ._webhook_cache import ReplayCache, ReplayCacheError, ReplayCacheFullError, ReplayStore
-from ._webhook_events import (
+from ._asgi import DEFAULT_LEASE, DEFAULT_REMEMBER, callback_app
+from ._cache import ReplayCache, ReplayCacheError, ReplayCacheFullError, ReplayStore
+from ._events import (
     DEFAULT_MAX_AGE,
     CallbackError,
     ExpiredCallbackError,
@@ -37,7 +37,7 @@ from ._webhook_events import (
     parse_callback,
     verify_callback,
 )
-from ._webhook_sqlite import SqliteReplayCache
+from ._sqlite import SqliteReplayCache
 
 __all__ = [
     "DEFAULT_LEASE",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Hashable
 from typing import ClassVar, Literal, Protocol
 
-from .errors import SunmiError
+from ..errors import SunmiError
 
 __all__ = ["Claim", "ReplayCache", "ReplayCacheError", "ReplayCacheFullError", "ReplayStore"]
 

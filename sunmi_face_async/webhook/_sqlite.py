@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar, TypeVar
 
-from ._webhook_cache import Claim, ReplayCacheError, full_error
+from ._cache import Claim, ReplayCacheError, full_error
 
 __all__ = ["SqliteReplayCache"]
 

@@ -2,8 +2,11 @@
 
 Each group is walked by ``PageWalk``: its first page alone, then windows of up to
 ``concurrency`` pages fetched at once and handed out in page order, for as long as the pages
-bring new faces. The server's ``total_num`` only sizes a window; a server that serves fewer
-faces per page than asked is followed at the length it serves. Pages shift while a group
+bring new faces. The server's ``total_num`` only sizes a window and bounds a runaway (a
+server that keeps bringing new faces far past it raises ``ProtocolError``); a server that
+serves fewer faces per page than asked is followed at the length it serves. A group that
+ends with fewer faces than the server counted is reported as a ``shortfall`` event (and a
+logged warning): the faces are the same as ``groups.iter_faces`` gives. Pages shift while a group
 changes, so a face may show up twice: only its first sighting is kept (by ``face_id``).
 Writers turn the stream into JSON Lines or CSV. A file is written beside its final path and
 renamed into place once complete, so it is whole or absent (Ctrl-C leaves no half file). CSV
@@ -57,7 +60,11 @@ async def export_faces(
     on_progress: Callable[[Progress], None] | None = None,
     on_event: Callable[[BulkEvent], None] | None = None,
 ) -> AsyncGenerator[Face, None]:
-    """Every face of ``group_ids`` as ``Face`` records, each ``face_id`` once."""
+    """Every face of ``group_ids`` as ``Face`` records, each ``face_id`` once.
+
+    A group whose pages brought fewer faces than its largest ``total_num`` gives ``on_event``
+    a ``BulkEvent("shortfall", key=group_id, detail=...)``.
+    """
     if isinstance(group_ids, str):
         group_ids = [group_ids]
     started = anyio.current_time()
@@ -91,7 +98,7 @@ async def export_faces(
             )
 
     for group_id in group_ids:
-        walk = PageWalk(page_size)
+        walk = PageWalk(page_size, group_id)
         reported: int | None = None
 
         async def fetch(
@@ -127,6 +134,17 @@ async def export_faces(
                         seen.add(face.face_id)
                         yield face
                     report_page(group_id, page)
+        missing = walk.finish()
+        if missing and on_event is not None:
+            on_event(
+                BulkEvent(
+                    "shortfall",
+                    key=group_id,
+                    detail=f"the server counted {walk.claimed} faces, its pages brought "
+                    f"{walk.seen}: {missing} missing",
+                    elapsed=anyio.current_time() - started,
+                )
+            )
 
 
 @contextmanager

@@ -71,25 +71,48 @@ def export_command(
                 dest = stack.enter_context(open_atomic(output))
             except OSError as exc:
                 raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
-        count = run_async(lambda: _export(state, groups, fmt, dest, concurrency, csv_raw))
+        shortfalls: dict[str, str] = {}
+        count = run_async(
+            lambda: _export(state, groups, fmt, dest, concurrency, csv_raw, shortfalls)
+        )
     if state.json_mode:
-        state.output.json({"exported": count, "output": output, "format": fmt})
+        summary: dict[str, object] = {"exported": count, "output": output, "format": fmt}
+        summary["shortfall"] = shortfalls
+        state.output.json(summary)
     else:
+        for group_id, detail in shortfalls.items():
+            state.output.warn(f"group {group_id}: {detail} (skipped by the server or deleted)")
         where = "stdout" if output == "-" else output
         state.output.info(f"exported {count} faces to {where}")
     return EXIT_OK
 
 
 async def _export(
-    state: State, groups: tuple[str, ...], fmt: str, dest: TextIO, concurrency: int, raw: bool
+    state: State,
+    groups: tuple[str, ...],
+    fmt: str,
+    dest: TextIO,
+    concurrency: int,
+    raw: bool,
+    shortfalls: dict[str, str],
 ) -> int:
-    from ..bulk import export_faces, write_csv, write_jsonl
+    """Write the faces; a group whose pages brought fewer faces than the server counted is
+    added to ``shortfalls`` (group id: what is missing)."""
+    from ..bulk import BulkEvent, export_faces, write_csv, write_jsonl
+
+    def note(event: BulkEvent) -> None:
+        if event.kind == "shortfall" and event.key is not None:
+            shortfalls[event.key] = event.detail
 
     async with state.client(max_connections=concurrency) as client:
         group_ids = [(await resolve_group(client, g)).group_id for g in groups]
         with progress_for(state, "export") as display:
             faces = export_faces(
-                client, group_ids, concurrency=concurrency, on_progress=display.update
+                client,
+                group_ids,
+                concurrency=concurrency,
+                on_progress=display.update,
+                on_event=note,
             )
             if fmt == "csv":
                 return await write_csv(faces, dest, raw=raw)

@@ -115,19 +115,24 @@ class Groups(Resource):
     ) -> AsyncIterator[Face]:
         """Every face of a group once, page after page.
 
-        The pages decide, not ``total_num``: a page that brings no new face, or one shorter
-        than the pages the server serves, ends the walk. A server that serves fewer faces per
-        page than asked is followed at the length it serves, so no face is skipped. Faces are
-        de-duplicated by ``face_id`` (only the ids are kept). For large groups,
-        ``sunmi_face_async.bulk.export_faces`` fetches pages concurrently.
+        The pages decide, not ``total_num``: a page that brings no new face ends the walk,
+        and so does one shorter than the pages the server serves once as many faces as the
+        server counts were seen. A server that serves fewer faces per page than asked is
+        followed at the length it serves, so no face is skipped. Faces are de-duplicated by
+        ``face_id`` (only the ids are kept). A server that keeps bringing new faces far past
+        its own ``total_num`` raises ``ProtocolError``; a walk that ends with fewer faces than
+        the server counted logs a warning (``sunmi_face_async.paging``). Yields the same
+        faces as ``sunmi_face_async.bulk.export_faces``, which fetches pages concurrently.
         """
         check.nonempty_str("group_id", group_id)
-        walk = PageWalk(check.positive_int("page_size", page_size, maximum=check.MAX_PAGE_SIZE))
+        size = check.positive_int("page_size", page_size, maximum=check.MAX_PAGE_SIZE)
+        walk = PageWalk(size, group_id)
         while not walk.done:
             for page_num in walk.plan(1):
                 page = await self.list_faces(group_id, page_num=page_num, page_size=walk.size)
                 for face in walk.take(page):
                     yield face
+        walk.finish()
 
     async def move_faces(
         self, source_group_id: str, target_group_id: str, face_ids: Sequence[str]

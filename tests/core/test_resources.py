@@ -131,10 +131,24 @@ async def test_iter_faces_stops_on_a_short_page(
     client: AsyncSunmiFace, router: respx.MockRouter
 ) -> None:
     route = router.post("/face/group/getFaceList").mock(
-        side_effect=[faces_reply(range(3), 100), faces_reply(range(3, 4), 100)]
+        side_effect=[faces_reply(range(3), 4), faces_reply(range(3, 4), 4)]
     )
     assert await collect(client, 3) == ["0", "1", "2", "3"]
     assert pages_asked(route) == [("1", "3"), ("2", "3")]
+
+
+async def test_iter_faces_reads_past_a_short_page_while_the_count_says_more(
+    client: AsyncSunmiFace, router: respx.MockRouter
+) -> None:
+    route = router.post("/face/group/getFaceList").mock(
+        side_effect=[
+            faces_reply(range(3), 6),
+            faces_reply(range(3, 5), 6),  # one face filtered out of this page
+            faces_reply(range(6, 7), 6),  # short again, but six faces seen: the end
+        ]
+    )
+    assert await collect(client, 3) == ["0", "1", "2", "3", "4", "6"]
+    assert pages_asked(route) == [("1", "3"), ("2", "3"), ("3", "3")]
 
 
 async def test_iter_faces_stops_on_an_empty_page(

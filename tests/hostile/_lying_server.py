@@ -62,7 +62,12 @@ class LyingServer:
         self._server.close()
         await asyncio.wait_for(self._server.wait_closed(), timeout=5)
 
-    def _answer(self, form: dict[str, str]) -> bytes:
+    def _answer(self, path: str, form: dict[str, str]) -> bytes:
+        if path.endswith("/face/group/getList"):  # the groups paged, each named as its id
+            names = ["g", *self.groups]
+            listed = [{"group_id": name, "group_name": name, "type": 4} for name in names]
+            answer = {"code": 0, "msg": "succeed", "data": {"group_list": listed}}
+            return json.dumps(answer).encode()
         page_num, page_size = int(form.get("page_num", "1")), int(form.get("page_size", "10"))
         self.asked.append((page_num, page_size))
         self.asked_by_group.append((form.get("group_id", ""), page_num, page_size))
@@ -87,7 +92,7 @@ class LyingServer:
                 )
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 form = dict(parse_qsl(body.decode(), keep_blank_values=True))
-                answer = self._answer(form)
+                answer = self._answer(lines[0].split(" ")[1], form)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(answer)}\r\n\r\n".encode()

@@ -8,15 +8,25 @@ probe for ``iter_faces``, plus one window of ``concurrency`` pages for the expor
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
+import sys
+from asyncio.subprocess import PIPE
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import attrs
 import pytest
 
-from sunmi_face_async.bulk import export_faces
+from sunmi_face_async import ProtocolError, SunmiError
+from sunmi_face_async.bulk import BulkEvent, export_faces
 
-from ._lying_server import LyingServer, Pages, ids
+from ._lying_server import APP_KEY, LyingServer, Pages, ids
+
+SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
 
 HUGE = 10**9
 CONCURRENCY = 4
@@ -133,3 +143,93 @@ async def test_each_group_is_walked_on_its_own() -> None:
     assert got == [("a", i) for i in ids(0, 100)] + [("b", i) for i in ids(100, 250)]
     asked_b = sorted((num, size) for group, num, size in server.asked_by_group if group == "b")
     assert asked_b == [(1, 100), (2, 100), (3, 100)]
+
+
+def endless(count: int) -> Pages:
+    """Every page brings new faces (the offsets run on), while the total says ``count``."""
+    return lambda num, size: (ids((num - 1) * size, num * size), count)
+
+
+def sliding(count: int) -> Pages:
+    """Page ``n`` starts at face ``n - 1``: each page brings one new face, without end."""
+    return lambda num, size: (ids(num - 1, num - 1 + size), count)
+
+
+def dropping(count: int, page: int) -> Pages:
+    """``count`` faces cut at the asked size, but page ``page`` leaves out its last face."""
+
+    def answer(num: int, size: int) -> tuple[list[str], int]:
+        faces = ids((num - 1) * size, min(num * size, count))
+        return (faces[:-1] if num == page else faces), count
+
+    return answer
+
+
+@pytest.mark.parametrize("walker", list(WALKERS))
+@pytest.mark.parametrize("pages", [endless(250), sliding(250)], ids=["endless", "sliding"])
+async def test_new_faces_without_end_raise_a_protocol_error(pages: Pages, walker: str) -> None:
+    """Bounded by the answers: 250 counted, so at most 250 + 10 pages of 100 faces."""
+    walk, slack = WALKERS[walker]
+    async with LyingServer(pages) as server:
+        with pytest.raises(ProtocolError, match="keeps serving new faces") as caught:
+            await walk(server)
+    assert "largest total_num was 250" in str(caught.value)
+    assert isinstance(caught.value, SunmiError)
+    # 250 counted + 10 pages' margin = 1250 faces, 15 pages at most, plus one window.
+    assert server.requests <= 15 + slack, server.asked
+
+
+@pytest.mark.parametrize("walker", list(WALKERS))
+async def test_a_page_short_of_one_face_does_not_end_the_group(
+    walker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """300 faces, page 2 serves 99: the walk reads on and says what is missing."""
+    walk, _ = WALKERS[walker]
+    caplog.set_level(logging.WARNING, logger="sunmi_face_async.paging")
+    async with LyingServer(dropping(300, page=2)) as server:
+        got = await walk(server)
+    assert got == ids(0, 199) + ids(200, 300)
+    warned = [r.getMessage() for r in caplog.records if r.name == "sunmi_face_async.paging"]
+    assert warned == [
+        "group g: the server counted 300 faces (its largest total_num) but its pages brought "
+        "299: it skipped some, or faces were deleted during the walk"
+    ]
+
+
+async def test_the_export_reports_a_shortfall_event() -> None:
+    events: list[BulkEvent] = []
+    async with LyingServer(dropping(300, page=2)) as server, server.client() as client:
+        faces = export_faces(client, "g", concurrency=CONCURRENCY, on_event=events.append)
+        got = [face.face_id async for face in faces]
+    assert len(got) == 299
+    shortfalls = [(e.key, e.detail) for e in events if e.kind == "shortfall"]
+    assert shortfalls == [("g", "the server counted 300 faces, its pages brought 299: 1 missing")]
+
+
+async def test_the_cli_export_warns_of_a_shortfall(tmp_path: Path) -> None:
+    """``sunmi-face export`` over the server that drops a face: the file holds the 299
+    faces served, stderr says one is missing, ``--json`` carries it as ``shortfall``."""
+    async with LyingServer(dropping(300, page=2)) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUNMI_")}
+        env.update(
+            SUNMI_APP_ID="LYINGAPP0001",
+            SUNMI_APP_KEY=APP_KEY,
+            SUNMI_SHOP_NO="560279010307",
+            SUNMI_BASE_URL=server.base_url,
+        )
+        runs = []
+        for extra in ([], ["--json"]):
+            out = tmp_path / f"out{len(runs)}.jsonl"
+            process = await asyncio.create_subprocess_exec(
+                SUNMI_FACE, *extra, "export", "--group", "g", "--output", str(out),
+                env=env, stdout=PIPE, stderr=PIPE,
+            )  # fmt: skip
+            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+            got = [json.loads(line)["face_id"] for line in out.read_text().splitlines()]
+            runs.append((process.returncode, stdout.decode(), stderr.decode(), got))
+    (code, _, stderr, got), (json_code, summary, _, json_got) = runs
+    assert code == json_code == 0
+    assert got == json_got == ids(0, 199) + ids(200, 300)
+    missing = "the server counted 300 faces, its pages brought 299: 1 missing"
+    assert f"warning: group g: {missing}" in stderr
+    assert json.loads(summary)["shortfall"] == {"g": missing}

@@ -10,7 +10,7 @@
 - The first page shows the page length the server really serves. Served fewer faces than
   asked, the walk asks every later page at that length, so page ``n`` starts at face
   ``(n - 1) * length`` whether the server counts offsets by its own length or by the size
-  asked for. A short first page may just be a small group: one more page settles it.
+  asked for. A short first page may just be a small group: one more page tells.
 - ``total_num`` never ends a walk early. It sizes the next window of pages (at most
   ``limit`` of them, at least one), and it bounds a runaway: once the faces seen go past the
   largest ``total_num`` reported plus a margin for faces added during the walk, or the pages

@@ -60,7 +60,7 @@ class EnrollOptions:
     """The options of ``enroll`` (see there for what each one does).
 
     Made once and validated once: a bad value raises ``ValueError`` naming the option.
-    ``settle=None`` means the client's timeout plus 5 s (35 s without one), resolved when
+    ``settle=None`` means the client's timeout plus 5 s (35 s without one), worked out when
     the job starts.
     """
 

@@ -79,10 +79,10 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         wire = [f.wire(group.name, list_form=False) for f in group.faces.values()]
         return JSONResponse(wire)
 
-    async def store_settings(request: Request) -> Response:
-        store = cloud.shop_state(request.query_params.get("shop_no"))
-        strategy = None if store.strategy is None else attrs.asdict(store.strategy)
-        hooks = {url: sorted(events) for url, events in store.hooks.items()}
+    async def shop_settings(request: Request) -> Response:
+        state = cloud.shop_state(request.query_params.get("shop_no"))
+        strategy = None if state.strategy is None else attrs.asdict(state.strategy)
+        hooks = {url: sorted(events) for url, events in state.hooks.items()}
         return JSONResponse({"move_strategy": strategy, "hooks": hooks})
 
     async def arrival(request: Request) -> Response:
@@ -106,7 +106,8 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
         Route(f"{ADMIN_PREFIX}/stats/reset", reset_stats, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/groups", groups, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/faces", faces, methods=["GET"]),
-        Route(f"{ADMIN_PREFIX}/store", store_settings, methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/shop", shop_settings, methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/store", shop_settings, methods=["GET"]),  # the old path, kept
         Route(f"{ADMIN_PREFIX}/arrival", arrival, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/pushes/deliver", deliver, methods=["POST"]),
     ]

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -220,11 +221,20 @@ class FakeCloudServer:
         result: list[dict[str, Any]] = await self._call("GET", "/faces", params=params)
         return result
 
-    async def store_settings(self, shop_no: str | None = None) -> dict[str, Any]:
-        """The store's move strategy (or None) and push hooks (URL -> event codes)."""
+    async def shop_settings(self, shop_no: str | None = None) -> dict[str, Any]:
+        """The shop's move strategy (or None) and push hooks (URL -> event codes)."""
         params = {"shop_no": shop_no} if shop_no else {}
-        result: dict[str, Any] = await self._call("GET", "/store", params=params)
+        result: dict[str, Any] = await self._call("GET", "/shop", params=params)
         return result
+
+    async def store_settings(self, shop_no: str | None = None) -> dict[str, Any]:
+        """Deprecated alias of :meth:`shop_settings` (removed in the next release)."""
+        warnings.warn(
+            "FakeCloudServer.store_settings() is deprecated; use FakeCloudServer.shop_settings()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return await self.shop_settings(shop_no)
 
     async def simulate_arrival(
         self, face_id: str, shop_no: str | None = None, at: int | None = None

@@ -31,3 +31,14 @@ def test_fake_cloud_store_and_gate_are_deprecated_aliases() -> None:
     with pytest.warns(DeprecationWarning, match=r"use FakeSunmiCloud\.gateway"):
         gateway = cloud.gate
     assert gateway is cloud.gateway
+
+
+async def test_fake_server_store_settings_is_a_deprecated_alias_of_shop_settings() -> None:
+    from sunmi_face_async.testing import FakeCloudServer
+
+    async with FakeCloudServer(port=0) as server:
+        settings = await server.shop_settings()
+        assert settings == {"move_strategy": None, "hooks": {}}
+        with pytest.warns(DeprecationWarning, match=r"use FakeCloudServer\.shop_settings\(\)"):
+            old = await server.store_settings()
+        assert old == settings

@@ -120,8 +120,8 @@ class Surface:
             body = {"face_id": face_id, "shop_no": self.shop_no, "at": at}
             await self._admin("POST", "/arrival", json=body)
 
-    async def store_settings(self) -> dict[str, Any]:
-        """The store's move strategy (a dict or None) and hooks (URL -> sorted event codes)."""
+    async def shop_settings(self) -> dict[str, Any]:
+        """The shop's move strategy (a dict or None) and hooks (URL -> sorted event codes)."""
         if self.cloud is not None:
             strategy = self.cloud.move_strategy(self.shop_no)
             hooks = self.cloud.hooks(self.shop_no)
@@ -129,9 +129,7 @@ class Surface:
                 "move_strategy": None if strategy is None else attrs.asdict(strategy),
                 "hooks": {url: sorted(events) for url, events in hooks.items()},
             }
-        result: dict[str, Any] = await self._admin(
-            "GET", "/store", params={"shop_no": self.shop_no}
-        )
+        result: dict[str, Any] = await self._admin("GET", "/shop", params={"shop_no": self.shop_no})
         return result
 
     async def set_faults(self, **changes: Any) -> None:

@@ -242,12 +242,12 @@ async def test_move_strategy_needs_an_existing_target(client: AsyncSunmiFace) ->
 
 
 async def test_the_move_strategy_is_stored(client: AsyncSunmiFace, surface: Surface) -> None:
-    assert (await surface.store_settings())["move_strategy"] is None
+    assert (await surface.shop_settings())["move_strategy"] is None
     regular = next(g for g in await client.groups.list() if g.type == GroupType.REGULAR)
     await client.groups.update_move_strategy(
         target_group_id=regular.group_id, threshold=4, period=timedelta(days=7)
     )
-    assert (await surface.store_settings())["move_strategy"] == {
+    assert (await surface.shop_settings())["move_strategy"] == {
         "target_group_id": regular.group_id,
         "threshold": 4,
         "period": 604_800,
@@ -258,9 +258,9 @@ async def test_hooks_are_added_and_deleted(client: AsyncSunmiFace, surface: Surf
     await client.hooks.add("http://receiver.test/a", [9001, 17])
     await client.hooks.add("http://receiver.test/b", [9001])
     await client.hooks.delete([9001], "http://receiver.test/a")
-    assert (await surface.store_settings())["hooks"] == {
+    assert (await surface.shop_settings())["hooks"] == {
         "http://receiver.test/a": [17],
         "http://receiver.test/b": [9001],
     }
     await client.hooks.delete([9001, 17])
-    assert (await surface.store_settings())["hooks"] == {}
+    assert (await surface.shop_settings())["hooks"] == {}

@@ -1,6 +1,6 @@
 """A fake SUNMI face cloud for tests and benchmarks (needs the ``fake`` extra).
 
-``FakeSunmiCloud`` emulates the face API of PROTOCOL.md in memory: stores, groups, faces,
+``FakeSunmiCloud`` emulates the SUNMI face API in memory: stores, groups, faces,
 the gateway's signature, timestamp and nonce checks, push callbacks, and faults injected
 deterministically under a seed. Use it in-process (``cloud.client()`` or
 ``AsyncSunmiFace(..., transport=cloud.transport())``), over real HTTP in a subprocess

@@ -62,7 +62,7 @@ class FakeStats:
 
 
 class FakeSunmiCloud:
-    """An emulation of the face API in PROTOCOL.md, for tests and benchmarks.
+    """An emulation of the SUNMI face API, for tests and benchmarks.
 
     The limits the vendor leaves open are keywords: ``max_groups`` (default groups included),
     ``max_faces`` (faces per store, and the largest capacity of one group),

@@ -13,7 +13,7 @@ from sunmi_face_async import NO_RETRY, AsyncSunmiFace
 
 from .helpers import APP_ID, APP_KEY, BASE_URL, SHOP_NO, fail, ok
 
-# PROTOCOL.md's code table: code -> (exact class, the family it belongs to).
+# The vendor's code table (docs/protocol.md): code -> (exact class, the family it belongs to).
 CODE_TABLE = [
     (5000, sf.DatabaseError, sf.ServerError),
     (5005, sf.FileStorageError, sf.ServerError),

@@ -1,4 +1,4 @@
-"""The signature rule: PROTOCOL.md's fixed vectors, value formatting, nonces and properties."""
+"""The signature rule: the vendor's worked examples, value formatting, nonces and properties."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .helpers import md5_sign
 
 SECRET = "TESTSECRET0123456789"
 
-# The two worked examples of PROTOCOL.md, with the signs printed there.
+# The two worked examples of the vendor's document (docs/protocol.md), with the signs printed there.
 DELETE_VECTOR = {
     "app_id": "LMWWQVTW4QGCC",
     "face_id_list": ["578968751459", "578968751460"],
@@ -59,7 +59,7 @@ def test_fixed_vector_with_unicode_and_integers() -> None:
 
 
 def test_fixed_vectors_match_the_independent_signer() -> None:
-    """The test signer itself reproduces PROTOCOL.md, so other tests may rely on it."""
+    """The test signer itself reproduces the vendor's examples, so other tests may rely on it."""
     as_sent = {k: str(v) for k, v in CREATE_VECTOR.items()}
     assert md5_sign(as_sent, SECRET) == CREATE_SIGN
     as_sent = {**{k: str(v) for k, v in DELETE_VECTOR.items()}}

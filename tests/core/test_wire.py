@@ -373,7 +373,7 @@ async def test_values_that_need_url_encoding_round_trip(
 
 @pytest.fixture
 def vector_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Freeze the transport's clock and nonce at the values of PROTOCOL.md's worked example."""
+    """Freeze the transport's clock and nonce at the values of the vendor's worked example."""
     import sunmi_face_async._transport as transport_module
 
     monkeypatch.setattr(transport_module, "time", FakeClock(1581383983.9))

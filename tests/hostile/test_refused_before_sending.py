@@ -86,7 +86,7 @@ async def test_unusable_picture_sources_are_validation_errors(pic: Any) -> None:
 
 
 async def test_form_request_over_1_mb_is_refused_before_sending() -> None:
-    # PROTOCOL.md: the whole body must stay at or under 1 MB. Multipart bodies are checked;
+    # The vendor's limit: the whole body must stay at or under 1 MB. Multipart bodies are checked;
     # form bodies are sent whatever their size.
     requests: list[httpx.Request] = []
     async with make_client(b'{"code": 0, "data": {}}', requests) as client:

@@ -1,7 +1,8 @@
 """Faults on reconciliation itself: when the group listing fails (after the transport's
 retries), the items waiting for it end UNKNOWN and the job goes on to its report.
 
-DESIGN.md: every item ends in exactly one result, and one bad item never stops the others.
+The bulk layer's promise: every item ends in exactly one result, and one bad item never
+stops the others.
 (Before a926fc9 the listing's error aborted the whole job and those items had no result.)
 """
 

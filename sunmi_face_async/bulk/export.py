@@ -16,9 +16,12 @@ cells that a spreadsheet would run as a formula are neutralised (OWASP, "CSV inj
 from __future__ import annotations
 
 import csv
+import errno
 import functools
 import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -151,25 +154,56 @@ async def export_faces(
 def open_atomic(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """A text file that appears at ``path`` only when the block ends without an error.
 
-    It is written as a hidden temporary file in the same directory (so the rename stays on one
-    file system), flushed to disk, then renamed over ``path``; on any error, Ctrl-C included,
-    the temporary file is removed and ``path`` is left as it was. A new file is readable by
-    its owner only (exports hold personal data); a replaced file keeps its permissions.
+    A regular file (or a path where nothing is yet) is written as a hidden temporary file in
+    the same directory (so the rename stays on one file system), flushed to disk, then renamed
+    over ``path``; on any error, Ctrl-C included, the temporary file is removed and ``path``
+    is left as it was. A symlink is followed: the file it points to is the one replaced (the
+    link stays a link). A new file is readable by its owner only (exports hold personal data);
+    a replaced file keeps its permissions. What is not a regular file (a terminal,
+    ``/dev/null``, a FIFO, a pipe given as ``/dev/fd/N`` or ``/dev/stdout``) cannot be
+    replaced: it is written directly, so an interrupted run leaves part of the data there.
+    A directory is refused (``IsADirectoryError`` naming ``path``).
     """
     target = Path(path)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    if _is_stream(target):
+        # Appending never truncates what a shell opened with ">>"; a device or FIFO ignores it.
+        with open(target, "a", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
+    final = Path(os.path.realpath(target))
+    fd, temp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
     try:
         with suppress(OSError):  # replacing a file keeps its permissions; a new one is 0600
-            os.chmod(temp, target.stat().st_mode & 0o777)
+            os.chmod(temp, final.stat().st_mode & 0o777)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, target)
+        try:
+            os.replace(temp, final)
+        except OSError as exc:  # name the user's path, not the temporary file
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
     except BaseException:
         with suppress(OSError):
             os.unlink(temp)
         raise
+
+
+_FD_PATH = re.compile(r"/(dev/(fd/\d+|std(in|out|err))|proc/(self|\d+)/fd/\d+)")
+
+
+def _is_stream(target: Path) -> bool:
+    """Whether ``target`` must be written in place: an open descriptor's path, or an existing
+    node that is neither a regular file nor a directory (which is refused here)."""
+    if _FD_PATH.fullmatch(os.path.abspath(target)):
+        return True
+    try:
+        mode = target.stat().st_mode  # follows symlinks
+    except FileNotFoundError:
+        return False  # absent, or a symlink to nothing yet: created at the link's target
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(target))
+    return not stat.S_ISREG(mode)
 
 
 def _open(dest: str | os.PathLike[str] | TextIO, stack: ExitStack) -> TextIO:
@@ -208,8 +242,8 @@ async def write_csv(
 ) -> int:
     """Write a CSV with a header (``CSV_COLUMNS``); return how many faces were written.
 
-    A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-    leading ``'`` so a spreadsheet shows it as text instead of running it as a formula;
+    A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a line
+    feed gets a leading ``'`` so a spreadsheet shows it as text instead of running it as a formula;
     ``raw=True`` writes every value exactly as the server sent it.
     """
     cell = _cell if raw else _inert_cell
@@ -230,7 +264,7 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def _inert_cell(value: object) -> str:

@@ -8,7 +8,7 @@ neutralised unless ``--csv-raw``; on a terminal, control characters are shown es
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, aclosing
 from typing import TextIO, cast
 
 import click
@@ -64,13 +64,14 @@ def export_command(
 
     with ExitStack() as stack:
         if output == "-":
-            safe = cast(TextIO, _TerminalSafe(sys.stdout, fmt))
-            dest: TextIO = safe if sys.stdout.isatty() else sys.stdout
+            dest: TextIO = sys.stdout
         else:
             try:
                 dest = stack.enter_context(open_atomic(output))
             except OSError as exc:
                 raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+        if dest.isatty():  # a person reads it (stdout or --output /dev/tty): escape
+            dest = cast(TextIO, _TerminalSafe(dest, fmt))
         shortfalls: dict[str, str] = {}
         count = run_async(
             lambda: _export(state, groups, fmt, dest, concurrency, csv_raw, shortfalls)
@@ -107,16 +108,20 @@ async def _export(
     async with state.client(max_connections=concurrency) as client:
         group_ids = [(await resolve_group(client, g)).group_id for g in groups]
         with progress_for(state, "export") as display:
-            faces = export_faces(
-                client,
-                group_ids,
-                concurrency=concurrency,
-                on_progress=display.update,
-                on_event=note,
-            )
-            if fmt == "csv":
-                return await write_csv(faces, dest, raw=raw)
-            return await write_jsonl(faces, dest)
+            # Closed here, in this task, when writing fails (a reader that went away): left to
+            # the garbage collector its page fetches would be cancelled from another task.
+            async with aclosing(
+                export_faces(
+                    client,
+                    group_ids,
+                    concurrency=concurrency,
+                    on_progress=display.update,
+                    on_event=note,
+                )
+            ) as faces:
+                if fmt == "csv":
+                    return await write_csv(faces, dest, raw=raw)
+                return await write_jsonl(faces, dest)
 
 
 class _TerminalSafe:

@@ -1,13 +1,14 @@
 """The ``sunmi-face`` root command: global flags, subcommands, and the exit-code policy.
 
 Every failure ends here and becomes one ``error:`` line plus an exit code (0 all done, 1 some
-items failed, 2 usage or configuration error, 130 interrupted); ``--debug`` adds the traceback.
+items failed, 2 usage or configuration error, 130 interrupted, 141 stdout closed early,
+143 terminated by SIGTERM); ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,9 +16,19 @@ import click
 
 from .. import __version__
 from ._config import ConfigFlags
-from ._exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, describe_error
+from ._exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    StdoutClosed,
+    Terminated,
+    describe_error,
+)
 from ._runtime import State
-from ._safe import safe_text
+from ._safe import safe_traceback
 
 __all__ = ["SunmiFaceCli", "cli", "main", "output_options"]
 
@@ -26,7 +37,7 @@ Configuration (flags win over the environment):
   SUNMI_APP_ID, SUNMI_APP_KEY (or SUNMI_APP_KEY_FILE), SUNMI_SHOP_NO, SUNMI_BASE_URL
 \b
 Exit codes: 0 all done, 1 some items failed, 2 usage or configuration error,
-130 interrupted.
+130 interrupted (Ctrl-C), 141 stdout closed early (| head), 143 terminated (SIGTERM).
 """
 
 
@@ -61,6 +72,12 @@ class SunmiFaceCli(click.Group):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:  # click itself would exit 1 for it
+            raise StdoutClosed from exc
+
 
 def _guarded(state: State, call: Callable[[], Any]) -> int:
     out = state.output
@@ -70,12 +87,14 @@ def _guarded(state: State, call: Callable[[], Any]) -> int:
         if isinstance(exc.__cause__, EOFError):
             out.error("no input (end of file)")
             return EXIT_USAGE
-        return _interrupted(state)
-    except KeyboardInterrupt:
-        return _interrupted(state)
+        return _interrupted(state, exc.__cause__)  # click turns Ctrl-C and SIGTERM into Abort
+    except KeyboardInterrupt as exc:
+        return _interrupted(state, exc)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except (BrokenPipeError, StdoutClosed):
+        return _broken_pipe()
     except Exception as exc:
         return _report(state, _unwrap(exc))
     if isinstance(result, int) and not isinstance(result, bool):
@@ -85,15 +104,16 @@ def _guarded(state: State, call: Callable[[], Any]) -> int:
 
 def _report(state: State, exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
-        return _interrupted(state)
+        return _interrupted(state, exc)
+    if isinstance(exc, BrokenPipeError | StdoutClosed):
+        return _broken_pipe()
     if isinstance(exc, click.ClickException):
         exc.show()
         return exc.exit_code
     described = describe_error(exc)
     if state.debug:
-        # The messages in it may quote the server: escape them like every other line.
-        text = "".join(traceback.format_exception(exc))
-        sys.stderr.write(safe_text(text, keep_newlines=True))
+        # The messages in it may quote the server: escaped, a newline in one included.
+        sys.stderr.write(safe_traceback(exc))
     if described is None:
         hint = "" if state.debug else " (run with --debug for the traceback)"
         state.output.error(f"unexpected {type(exc).__name__}: {exc}{hint}")
@@ -103,11 +123,27 @@ def _report(state: State, exc: BaseException) -> int:
     return code
 
 
-def _interrupted(state: State) -> int:
-    state.output.error("interrupted")
+def _interrupted(state: State, exc: BaseException | None = None) -> int:
+    """Ctrl-C or SIGTERM: one line, what to do next, 130 or 143."""
+    terminated = isinstance(exc, Terminated)
+    state.output.error("terminated (SIGTERM)" if terminated else "interrupted")
     if state.interrupt_hint:
         state.output.info(state.interrupt_hint)
-    return EXIT_INTERRUPTED
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (``| head``): end quietly, as Unix tools do.
+
+    Nothing more can reach stdout; it is pointed at the null device so the interpreter's last
+    flush does not complain on stderr either.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _set_json(ctx: click.Context, _: click.Parameter, value: bool) -> None:

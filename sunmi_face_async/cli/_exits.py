@@ -1,8 +1,9 @@
 """Exit codes, and the one-line message each kind of failure prints.
 
 0 all done, 1 some items (or the one request) failed, 2 usage or configuration error,
-130 interrupted. Every failure the user can cause becomes one line starting ``error:``; the
-traceback is only for ``--debug``.
+130 interrupted (Ctrl-C), 141 stdout closed early (``| head``), 143 terminated (SIGTERM).
+Every failure the user can cause becomes one line starting ``error:``; the traceback is only
+for ``--debug``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from ..errors import (
 )
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "CliError",
+    "StdoutClosed",
+    "Terminated",
     "describe_error",
 ]
 
@@ -31,6 +36,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (``| head``)
 
 
 CREDENTIALS_HINT = (
@@ -42,6 +49,15 @@ NOT_EMPTY_HINT = (
     "(sunmi-face faces delete --group GROUP --all) or move them "
     "(sunmi-face faces move --from GROUP --to OTHER --all)"
 )
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``| head``): the command ends quietly with
+    ``EXIT_BROKEN_PIPE``, as Unix tools killed by SIGPIPE do."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM stopped the command: handled like Ctrl-C, but exits ``EXIT_TERMINATED``."""
 
 
 class CliError(Exception):

@@ -8,6 +8,8 @@ through :func:`safe_json`: names from the server can neither steer the terminal 
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import IntEnum
@@ -73,6 +75,15 @@ def face_rows(faces: Iterable[Face]) -> list[list[str]]:
     ]
 
 
+class _Console(Console):
+    """A rich console that lets a closed stdout (``| head``) out as ``BrokenPipeError``, for
+    the CLI's one quiet exit (rich's own handler exits with status 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 class Output:
     """The CLI's two voices: ``stdout`` for results, ``stderr`` for everything else."""
 
@@ -84,8 +95,8 @@ class Output:
         stderr: Console | None = None,
     ) -> None:
         self.json_mode = json_mode
-        self.stdout = stdout or Console(highlight=False, soft_wrap=True)
-        self.stderr = stderr or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.stdout = stdout or _Console(highlight=False, soft_wrap=True)
+        self.stderr = stderr or _Console(stderr=True, highlight=False, soft_wrap=True)
         if not self.stdout.is_terminal:
             # A pipe or a file has no width: do not fold tables at rich's default 80 columns.
             self.stdout.width = max(self.stdout.width, 160)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ import click
 import httpx
 
 from ._config import ConfigFlags, Settings, resolve_settings
-from ._exits import EXIT_USAGE, CliError
+from ._exits import EXIT_USAGE, CliError, Terminated
 from ._output import Output
 
 if TYPE_CHECKING:
@@ -93,14 +94,39 @@ pass_state = click.make_pass_decorator(State, ensure=True)
 
 
 def run_async(body: Callable[[], Awaitable[T]]) -> T:
-    """Run one command body on a fresh event loop."""
+    """Run one command body on a fresh event loop.
+
+    SIGTERM (``kill``, a service manager, a CI timeout) stops the body like Ctrl-C does: it
+    is cancelled, so journals close and temporary files go, and it ends as :class:`Terminated`
+    (exit 143, with the same resume advice).
+    """
+    terminated = False
 
     async def main() -> T:
-        return await body()
+        nonlocal terminated
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def on_sigterm() -> None:
+            nonlocal terminated
+            terminated = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not main thread
+            return await body()
+        try:
+            return await body()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
 
     try:
         return anyio.run(main)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if terminated:
+            raise Terminated from None
         # Python 3.10 has no Task.uncancel(), so anyio's runner lets Ctrl-C out as the main
         # task's CancelledError instead of KeyboardInterrupt (as 3.11+ does): say what it was.
         if sys.version_info >= (3, 11):

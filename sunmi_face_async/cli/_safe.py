@@ -11,10 +11,11 @@ writes the same characters as JSON ``\\uXXXX`` escapes (the decoded value stays 
 from __future__ import annotations
 
 import json
+import traceback
 import unicodedata
 from typing import Any
 
-__all__ = ["escape_json_text", "is_unsafe", "safe_json", "safe_text"]
+__all__ = ["escape_json_text", "is_unsafe", "safe_json", "safe_text", "safe_traceback"]
 
 # Control (Cc: C0, DEL, C1), format (Cf: bidi controls, zero-width, BOM, tags) and the
 # Unicode line and paragraph separators. ZWJ/ZWNJ stay: emoji and several scripts need them,
@@ -81,3 +82,26 @@ def escape_json_text(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(_json_escape(c) if is_unsafe(c) and c != "\n" else c for c in text)
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback with every message escaped (a newline in one shown as ``\\n``).
+
+    The frames are this package's source; the messages (the exceptions' ``str``, chained ones
+    and notes included) may quote the server, so each is passed through :func:`safe_text`
+    before the lines are put together, and the whole once more, keeping only line breaks.
+    """
+    top = traceback.TracebackException.from_exception(exc)
+    pending, seen = [top], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        item._str = safe_text(str(getattr(item, "_str", "")))  # type: ignore[attr-defined]
+        notes = getattr(item, "__notes__", None)
+        if notes:
+            item.__notes__ = [safe_text(str(note)) for note in notes]  # type: ignore[attr-defined]
+        pending.extend(n for n in (item.__cause__, item.__context__) if n is not None)
+        pending.extend(getattr(item, "exceptions", None) or ())
+    return safe_text("".join(top.format()), keep_newlines=True)

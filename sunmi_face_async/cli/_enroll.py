@@ -108,7 +108,12 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option("--group", "-g", help="Target group (id or name); rows may name their own.")
 @click.option("--create-group", is_flag=True, help="Create the --group if it does not exist.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Max uploads/second.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="At most this many uploads per second (retries included) over any interval: each "
+    "starts at least 1/RATE s after the one before, no burst. Default: no limit.",
+)
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -213,6 +218,7 @@ def enroll_command(
                     items,
                     concurrency=concurrency,
                     rate=rate,
+                    burst=1,  # --rate is a maximum: no burst of --concurrency at the start
                     journal=journal_path,
                     external_key_slot=external_key_slot,
                     shard=shard_spec,

@@ -8,6 +8,8 @@ folder) breaks the journal for good: it is reported once, naming the file and th
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -62,13 +64,18 @@ _ITEM_COLUMNS = {"picture": "TEXT", "name": "TEXT", "external_key": "TEXT", "att
 
 class JournalError(SunmiError):
     """The journal cannot be used. ``kind`` is ``missing``, ``empty``, ``damaged``,
-    ``newer``, ``mismatch`` or ``io``; ``path`` names the file, ``cause`` the reason."""
+    ``newer``, ``mismatch``, ``busy`` (another process has it open) or ``io``; ``path``
+    names the file, ``cause`` the reason."""
 
     def __init__(self, path: str, kind: str, cause: str, message: str) -> None:
         super().__init__(message)
         self.path = path
         self.kind = kind
         self.cause = cause
+        #: Uploads the server answered whose answer this journal could not record, by key:
+        #: (the picture or key, for people; the face_id, or None for a refusal). A resumed
+        #: job finds them in flight, outcome unknown.
+        self.unrecorded: dict[str, tuple[str, str | None]] = {}
 
 
 class JournalMismatchError(JournalError):
@@ -92,6 +99,7 @@ _CODES_BY_MESSAGE = {
     "unable to open database file": "SQLITE_CANTOPEN",
     "attempt to write a readonly database": "SQLITE_READONLY",
     "disk I/O error": "SQLITE_IOERR",
+    "database or disk is full": "SQLITE_FULL",
 }
 
 
@@ -102,11 +110,17 @@ def failure(path: str, exc: sqlite3.Error) -> JournalError:
     if code in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text:
         return _damaged(path, text)
     cause = text
-    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR")):
+    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL")):
         os_cause = _os_cause(path)
-        if os_cause:
+        if os_cause == os.strerror(errno.ENOSPC) and code != "SQLITE_FULL":
+            # SQLite says "disk I/O error" when e.g. the WAL index cannot grow on a full disk.
+            cause = f"database or disk is full ({text}: {os_cause})"
+        elif os_cause:
             cause = f"{text} ({os_cause})"
     return JournalError(path, "io", cause, f"cannot write the journal {path}: {cause}")
+
+
+_PROBE_BYTES = 64 * 1024
 
 
 def _os_cause(path: str) -> str:
@@ -117,8 +131,10 @@ def _os_cause(path: str) -> str:
         for probe in probes:
             with open(probe, "ab"):
                 pass
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        with tempfile.TemporaryFile(dir=folder) as probe_file:
+            # A few pages, as SQLite would write them: a full disk still creates empty files.
+            probe_file.write(b"\0" * _PROBE_BYTES)
+            probe_file.flush()
     except OSError as exc:
         return exc.strerror or type(exc).__name__
     return ""
@@ -147,11 +163,7 @@ def connect(path: str, *, resume: bool | None) -> sqlite3.Connection:
                     raise _damaged(path, "; ".join(str(v) for v in verdict))
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-        have = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
-        for column, kind in _ITEM_COLUMNS.items():
-            if column not in have:
-                conn.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+        _create_schema(conn)
         _check_job_row(conn, path, resume)
     except sqlite3.Error as exc:
         if conn is not None:
@@ -162,6 +174,26 @@ def connect(path: str, *, resume: bool | None) -> sqlite3.Connection:
             conn.close()
         raise
     return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """The tables and the schema 2 columns, in one transaction: all of it or nothing, and
+    never half of it seen by another connection (which would then add a column twice)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+        for column, kind in _ITEM_COLUMNS.items():
+            if column not in have:
+                conn.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 def _check_present(path: str) -> None:

@@ -9,6 +9,9 @@ flight, for the next run to reconcile.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -16,6 +19,7 @@ import attrs
 
 from .. import RetryPolicy
 from ..errors import APIError, ThrottledError, ValidationError
+from ._journal_file import JournalError
 from ._pictures import load_picture
 from ._policy import customer_values, signal_of, surely_not_applied
 from ._results import ItemResult, Outcome
@@ -57,6 +61,18 @@ async def resend(job: EnrollJob, item: tuple[FaceUpload, str]) -> Step:
     return await send(job, upload, key, data, values)
 
 
+@contextlib.contextmanager
+def _answered(upload: FaceUpload, key: str, face_id: str | None) -> Iterator[None]:
+    """Keep what the server answered when the journal cannot record it, for the report."""
+    try:
+        yield
+    except JournalError as exc:
+        pic = upload.pic
+        named = str(pic) if isinstance(pic, (str, os.PathLike)) else key
+        exc.unrecorded[key] = (named, face_id)
+        raise
+
+
 def _delay(error: Exception, attempt: int, policy: RetryPolicy) -> float:
     """The wait before try ``attempt + 1``: the server's hint wins, else the policy's backoff."""
     hint = error.retry_after if isinstance(error, APIError) else None
@@ -92,7 +108,8 @@ async def send(
                     error = exc
                     slot.signal = signal_of(exc)
             if error is None:
-                await journal.mark_done(key, face_id)
+                with _answered(upload, key, face_id):
+                    await journal.mark_done(key, face_id)
                 return Step(ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload))
             if getattr(error, "outcome_unknown", False):
                 await journal.mark_unknown(key, str(error))
@@ -108,7 +125,8 @@ async def send(
                 finally:
                     books.retrying(why, -1)
                 continue
-            await journal.mark_failed(key, str(error))
+            with _answered(upload, key, None):
+                await journal.mark_failed(key, str(error))
             return Step(ItemResult(key, Outcome.FAILED, None, str(error), upload.line, upload))
     except anyio.get_cancelled_exc_class():
         if not on_the_wire:

@@ -25,14 +25,8 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ._journal_file import (
-    JournalError,
-    JournalMismatchError,
-    bind_job,
-    connect,
-    failure,
-    read_job,
-)
+from ._journal_file import JournalError, JournalMismatchError, bind_job, failure, read_job
+from ._journal_lock import JournalLock, discard, open_locked
 
 __all__ = ["Claim", "Journal", "JournalError", "JournalMismatchError", "JournalRow", "Status"]
 
@@ -101,6 +95,8 @@ class Journal:
         self.resume = resume
         self.run_id = uuid.uuid4().hex
         self._conn: sqlite3.Connection | None = None
+        self._lock: JournalLock | None = None
+        self._created = False  # by this object, and no job recorded in it yet
         self._pending: list[_Op] = []
         self._flushing: anyio.Event | None = None
         self.transactions = 0
@@ -117,7 +113,7 @@ class Journal:
         if self.broken is not None:
             raise self.broken
         if self._conn is None:
-            self._conn = connect(self.path, resume=self.resume)
+            self._conn, self._lock, self._created = open_locked(self.path, self.resume)
         return self._conn
 
     def _run_batch(self, batch: list[_Op]) -> None:
@@ -199,7 +195,12 @@ class Journal:
             bind_job(self._connect(), self.path, identity, settings or {})
         except sqlite3.Error as exc:
             self.broken = failure(self.path, exc)
+            if self._created:
+                # No job was recorded: remove the file, so the same command runs afresh.
+                self.close()
+                discard(self.path)
             raise self.broken from None
+        self._created = False
 
     # -- the item life cycle ----------------------------------------------------------------
 
@@ -389,6 +390,9 @@ class Journal:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def aclose(self) -> None:
         self.close()

@@ -174,7 +174,7 @@ def enroll_command(
         # The default journal of a group given by id (as printed commands give it).
         guess = default_journal(source, group)
         journal = guess if guess.exists() else None
-    recorded = open_recorded(journal, group) if resume and journal is not None else None
+    recorded = open_recorded(journal, group, state.flags) if resume and journal else None
     if recorded is not None:
         state.flags, options = take_back(recorded, state.flags, given)
         shard, external_key_slot = options["shard"], options["external_key_slot"]
@@ -205,9 +205,10 @@ def enroll_command(
                 slot=external_key_slot,
                 client=state.settings(),
             )
-            again = None
+            again = fresh = None
             if journal_path is not None:
                 again = resume_command(recorded or settings, journal_path, state.flags)
+                fresh = resume_command(settings, journal_path, state.flags, resume=False)
                 state.interrupt_hint = (
                     f"items in flight are recorded in the journal; resume with:\n  {again}"
                 )
@@ -236,7 +237,7 @@ def enroll_command(
                         mismatch_message(journal_path, exc.differences, again if recorded else None)
                     ) from None
                 except JournalError as exc:
-                    raise CliError(journal_problem(exc, again)) from None
+                    raise CliError(journal_problem(exc, again, fresh=fresh)) from None
             return report, journal_path
 
     report, journal_path = run_async(body)
@@ -346,7 +347,7 @@ def _journal_path(
         return None
     path = journal if journal is not None else default_journal(source, group_id)
     if path.exists() and not resume:
-        recorded = open_recorded(path, group_id)  # a damaged or empty file is refused too
+        recorded = open_recorded(path, group_id, state.flags)  # damaged or empty: refused
         again = (
             resume_command(recorded, path, state.flags)
             if recorded is not None

@@ -79,9 +79,18 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
     unknown = report.counts[Outcome.UNKNOWN]
     if not unknown:
         return []
+    named = report.named(Outcome.UNKNOWN)
+    earlier = sum(1 for i in named if i["reason"] == "an earlier run left its outcome unknown")
+    if earlier == unknown:
+        # Their connection ended, or the journal could not record the server's answer.
+        why = "an earlier run did not record the server's answer in the journal"
+    elif earlier:
+        why = "the connection ended before the server's answer, or an earlier run did not record it"
+    else:
+        why = "the connection ended before the server's answer"
     lines = [
-        f"{unknown} upload(s) may or may not have been applied: the connection ended before "
-        "the server's answer. Sending them again could make a second copy."
+        f"{unknown} upload(s) may or may not have been applied: {why}. Sending them again "
+        "could make a second copy."
     ]
     if check_command:
         lines.append(

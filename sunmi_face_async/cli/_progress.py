@@ -8,6 +8,7 @@ always a last line when the work ends.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -18,6 +19,8 @@ from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
 __all__ = ["ProgressDisplay", "ProgressLike", "format_eta"]
+
+_DIGITS = re.compile(r"\d+")
 
 
 class ProgressLike(Protocol):
@@ -88,6 +91,7 @@ class ProgressDisplay:
         self._task: TaskID | None = None
         self._shown = True
         self._last_phase = ""
+        self._kinds_shown: set[str] = set()
 
     def __enter__(self) -> ProgressDisplay:
         if self.live:
@@ -136,10 +140,15 @@ class ProgressDisplay:
         now = self._clock()
         self._shown = False
         phase = _phase(progress)
-        # A new phase is shown at once, but a flickering one (retry counts) at most twice a second.
+        # A kind of phase never shown before ("retrying N throttled") is shown at once, even in
+        # a job that ends within the half second; a flickering one (retry counts, a phase
+        # coming and going) at most twice a second.
         since = None if self._last_line is None else now - self._last_line
+        kind = _DIGITS.sub("N", phase)
+        first_seen = bool(kind) and kind not in self._kinds_shown
         changed = phase != self._last_phase and (since is None or since >= 0.5)
-        if changed or since is None or since >= self.interval:
+        if first_seen or changed or since is None or since >= self.interval:
+            self._kinds_shown.add(kind)
             self._last_phase = phase
             self._last_line = now
             self._print(progress)

@@ -9,7 +9,9 @@ source, group, shard, key slot or store) is refused, naming the difference.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import shlex
 from collections.abc import Mapping, Sequence
@@ -89,7 +91,9 @@ def fingerprint(source: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def open_recorded(path: Path, group: str | None = None) -> JobSettings | None:
+def open_recorded(
+    path: Path, group: str | None = None, flags: ConfigFlags | None = None
+) -> JobSettings | None:
     """The settings a journal recorded for ``--resume``; CliError if it cannot be resumed."""
     from ..bulk import Journal
     from ..bulk.journal import JournalError
@@ -98,14 +102,41 @@ def open_recorded(path: Path, group: str | None = None) -> JobSettings | None:
         with Journal(path, resume=True) as journal:
             job = journal.job()
     except JournalError as exc:
-        raise CliError(journal_problem(exc, group=group)) from None
+        raise CliError(journal_problem(exc, group=group, flags=flags)) from None
     return None if job is None else JobSettings.from_dict(job[1])
 
 
-def journal_problem(exc: Exception, resume: str | None = None, group: str | None = None) -> str:
-    """A journal error, with what to do about it in the tool's own terms."""
+def _read_only_job(path: str) -> JobSettings | None:
+    """The job a journal records, read without writing (a full disk still reads)."""
+    import sqlite3
+
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute("SELECT settings FROM job WHERE id = 1").fetchone()
+        return None if found is None else JobSettings.from_dict(json.loads(found[0]))
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+
+
+def journal_problem(
+    exc: Exception,
+    resume: str | None = None,
+    group: str | None = None,
+    *,
+    fresh: str | None = None,
+    flags: ConfigFlags | None = None,
+) -> str:
+    """A journal error, with what to do about it in the tool's own terms.
+
+    ``resume`` is the command that resumes the job, ``fresh`` the one that starts it again
+    (for a journal that records no job yet); without ``resume`` the command is built from
+    what the journal records, with ``flags``.
+    """
     kind = getattr(exc, "kind", "")
     path = getattr(exc, "path", "")
+    if kind == "busy":
+        return f"{exc}: wait for that job to end (or stop it), then run this command again"
     if kind in ("missing", "empty", "damaged"):
         export = shlex.join(["sunmi-face", "export", "--group", group or "GROUP"])
         return (
@@ -116,14 +147,37 @@ def journal_problem(exc: Exception, resume: str | None = None, group: str | None
         )
     if kind == "io":
         fix = "Free some space (or make the folder writable)"
-        if path and not os.path.exists(path):
-            return f"{exc}. Nothing was sent. {fix}, then run the same command again"
+        if not path or not os.path.exists(path):
+            # No job was recorded (a journal that could not be created is removed).
+            again = f": {fresh}" if fresh else ""
+            return f"{exc}. Nothing was sent. {fix}, then run the same command again{again}"
+        recorded = _read_only_job(path) if resume is None and flags is not None else None
+        if recorded is not None and flags is not None:
+            resume = resume_command(recorded, Path(path), flags)
         again = f": {resume}" if resume else " with --resume"
         return (
             f"{exc}. Nothing more is sent without the journal; what is done is recorded. "
-            f"{fix}, then resume{again}"
+            f"{fix}, then resume{again}{_unrecorded(exc, path)}"
         )
     return str(exc)
+
+
+def _unrecorded(exc: Exception, path: str) -> str:
+    """The answers the journal could not record: a resume finds those items unknown."""
+    found: Mapping[str, tuple[str, str | None]] = getattr(exc, "unrecorded", {})
+    if not found:
+        return ""
+    shown = [
+        f"{named} (face_id {face_id})" if face_id else f"{named} (refused)"
+        for named, face_id in list(found.values())[:10]
+    ]
+    more = f", … and {len(found) - 10} more" if len(found) > 10 else ""
+    check = shlex.join(["sunmi-face", "journal", "check", path])
+    return (
+        f". The server answered {len(found)} upload(s) whose answer the journal could not "
+        f"record: {', '.join(shown)}{more}; the resume reports them as unknown to the "
+        f"journal ({check} resolves them)"
+    )
 
 
 def mismatch_message(
@@ -149,16 +203,19 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def resume_command(settings: JobSettings, journal: Path, flags: ConfigFlags) -> str:
+def resume_command(
+    settings: JobSettings, journal: Path, flags: ConfigFlags, *, resume: bool = True
+) -> str:
     """``sunmi-face ... enroll SOURCE ... --journal J --resume``: runs as printed.
 
     Global flags given as flags are repeated (the key's source too, never the key); the
-    job's own settings are spelled out, though the journal holds them as well.
+    job's own settings are spelled out, though the journal holds them as well. With
+    ``resume=False``: the same job started afresh (for a journal that recorded no job).
     """
     args = ["sunmi-face", *global_flags(flags), "enroll", settings.source]
     if settings.group is not None:
         args += ["--group", settings.group]
-    args += ["--journal", str(journal), "--resume"]
+    args += ["--journal", str(journal), *(["--resume"] if resume else [])]
     if settings.shard is not None:
         args += ["--shard", settings.shard]
     if settings.rate is not None:

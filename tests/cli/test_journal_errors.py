@@ -4,6 +4,8 @@ the cause, and what to do, never a traceback or an exception group."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sqlite3
 from pathlib import Path
 
@@ -38,9 +40,9 @@ def test_a_full_disk_is_one_message_naming_the_journal_and_the_cause(
         return conn
 
     monkeypatch.setattr(_journal_file, "connect", tiny_disk)
-    from sunmi_face_async.bulk import journal as journal_module
+    from sunmi_face_async.bulk import _journal_lock
 
-    monkeypatch.setattr(journal_module, "connect", tiny_disk)
+    monkeypatch.setattr(_journal_lock, "connect", tiny_disk)
     args = ["enroll", "pics", "--group", "G", "--create-group", "--journal", "j.sqlite"]
     args += ["--external-key-slot", "1"]
     result = invoke(args)
@@ -94,3 +96,70 @@ def test_resume_without_journal_flag_takes_the_default_journals_settings(
     assert report["counts"]["skipped"] == enrolled  # the shard came from the journal
     assert report["sent"] == 0
     assert len(cloud.faces_in(group.group_id)) == enrolled
+
+
+def _group_id(cloud: FakeSunmiCloud, name: str) -> str:
+    [group] = [g for g in cloud.shop_state().groups.values() if g.name == name]
+    return str(group.group_id)
+
+
+def test_a_journal_that_cannot_be_created_is_removed_and_the_same_command_is_printed(
+    invoke: Invoke, cloud: FakeSunmiCloud, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = _journal_file._create_schema
+
+    def no_room(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA max_page_count = 1")  # the disk is full before the tables fit
+        made(conn)
+
+    monkeypatch.setattr(_journal_file, "_create_schema", no_room)
+    args = ["enroll", "pics", "--group", "G", "--create-group", "--journal", "j.sqlite"]
+    result = invoke(args)
+    assert result.exit_code == 2, result.output
+    [line] = _error_lines(result.output)
+    assert line.startswith("error: cannot write the journal j.sqlite: database or disk is full")
+    assert "Nothing was sent" in line
+    command = line.partition("then run the same command again: ")[2]
+    assert command.startswith("sunmi-face enroll "), line
+    assert "--resume" not in command
+    assert not (workdir / "j.sqlite").exists()  # no half-made journal that refuses a rerun
+    group = _group_id(cloud, "G")
+    assert cloud.faces_in(group) == []
+    monkeypatch.setattr(_journal_file, "_create_schema", made)  # space freed
+    again = invoke(shlex.split(command)[1:])
+    assert again.exit_code == 0, again.output
+    assert len(cloud.faces_in(group)) == 200
+
+
+def test_answers_the_journal_could_not_record_are_named_not_called_lost_connections(
+    invoke: Invoke, cloud: FakeSunmiCloud, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sunmi_face_async.bulk import _journal_lock
+
+    opened = _journal_file.connect
+
+    def tiny_disk(path: str, *, resume: bool | None) -> sqlite3.Connection:
+        conn = opened(path, resume=resume)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 3}")
+        return conn
+
+    monkeypatch.setattr(_journal_lock, "connect", tiny_disk)
+    args = ["enroll", "pics", "--group", "G", "--create-group", "--journal", "j.sqlite"]
+    result = invoke(args)
+    assert result.exit_code == 2, result.output
+    [line] = _error_lines(result.output)
+    assert "then resume: sunmi-face enroll " in line
+    said = re.search(r"The server answered (\d+) upload\(s\) whose answer the journal", line)
+    assert said is not None, line
+    group = _group_id(cloud, "G")
+    on_server = {face.face_id for face in cloud.faces_in(group)}
+    named = re.findall(r"\(face_id ([^)]+)\)", line)
+    assert named
+    assert set(named) <= on_server
+    monkeypatch.setattr(_journal_lock, "connect", opened)  # space freed
+    resume = line.partition("then resume: ")[2].partition("--resume")[0] + "--resume"
+    again = invoke(["--json", *shlex.split(resume)[1:]])
+    assert again.exit_code == 1, again.output
+    assert "the connection ended before the server's answer" not in again.output
+    assert "an earlier run did not record the server's answer in the journal" in again.output

@@ -66,3 +66,36 @@ def test_format_eta() -> None:
     assert format_eta(None) == "--:--"
     assert format_eta(65) == "01:05"
     assert format_eta(3 * 3600 + 62) == "3:01:02"
+
+
+def _phased(done: int, phase: str) -> Progress:
+    import attrs
+
+    return attrs.evolve(snapshot(done), phase=phase)
+
+
+def test_a_phase_first_seen_is_printed_at_once_and_its_flicker_is_throttled() -> None:
+    buffer = io.StringIO()
+    now = [0.0]
+    display = ProgressDisplay(
+        "enroll", Console(file=buffer, width=200), live=False, interval=2.0, clock=lambda: now[0]
+    )
+    with display:
+        display.update(_phased(1, ""))  # first: shown
+        now[0] = 0.1
+        display.update(_phased(2, "retrying 1 throttled"))  # a new phase: shown at once
+        now[0] = 0.2
+        display.update(_phased(3, "retrying 2 throttled"))  # its count flickers: hidden
+        now[0] = 0.3
+        display.update(_phased(4, ""))  # hidden
+        display.update(_phased(5, "retrying 1 throttled"))  # seen before, too soon: hidden
+        now[0] = 0.4
+        display.update(_phased(6, "retrying 1 throttled, retrying 1 refused"))  # new: shown
+        display.update(_phased(90, ""))  # hidden, then shown at the end
+    phases = [line.partition(" - ")[2] for line in buffer.getvalue().splitlines()]
+    assert phases == [
+        "",
+        "retrying 1 throttled",
+        "retrying 1 throttled, retrying 1 refused",
+        "",
+    ]

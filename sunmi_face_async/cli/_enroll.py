@@ -244,7 +244,13 @@ def enroll_command(
     check = None
     if journal_path is not None:
         check = shlex.join(
-            ["sunmi-face", *global_flags(state.flags), "journal", "check", str(journal_path)]
+            [
+                "sunmi-face",
+                *global_flags(state.flags),
+                "journal",
+                "check",
+                str(journal_path.absolute()),
+            ]
         )
     return show_report(state, report, journal_path, dry_run=False, check_command=check)
 

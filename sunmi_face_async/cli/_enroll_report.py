@@ -37,7 +37,12 @@ def show_report(
         return exit_code_for(failed)
     where = _where_to_find(journal)
     groups = (
-        ("failed", tuple(o for o in Outcome if o.progress_field == "failed")),
+        # A row refused before sending (a bad manifest row, an unreadable picture) is invalid.
+        (
+            "failed",
+            tuple(o for o in Outcome if o.progress_field == "failed" and o is not Outcome.INVALID),
+        ),
+        ("invalid", (Outcome.INVALID,)),
         ("unknown", (Outcome.UNKNOWN,)),
         ("duplicate", (Outcome.DUPLICATE,)),
     )
@@ -70,7 +75,8 @@ def _list(state: State, word: str, items: list[dict[str, Any]], total: int, wher
 def _where_to_find(journal: Path | None) -> str:
     if journal is None:
         return " (--json lists every one)"
-    return f" (--json lists every one; so does sunmi-face journal show {shlex.quote(str(journal))})"
+    shown = shlex.quote(str(journal.absolute()))  # runs from any directory
+    return f" (--json lists every one; so does sunmi-face journal show {shown})"
 
 
 def _advice(report: EnrollReport, journal: Path | None, check_command: str | None) -> list[str]:

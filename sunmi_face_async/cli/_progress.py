@@ -62,10 +62,20 @@ def _phase(p: ProgressLike) -> str:
     return phase if isinstance(phase, str) else ""
 
 
+def _rate(p: ProgressLike) -> float:
+    """Items worked on per second: those skipped (done by an earlier run, or repeats) take no
+    time and are left out, so a resume shows the speed it sends at."""
+    skipped = int(getattr(p, "skipped", 0) or 0)
+    if not skipped or p.elapsed <= 0:
+        return p.rate
+    return max(0, p.finished - skipped) / p.elapsed
+
+
 def _eta(p: ProgressLike, finished: int) -> float | None:
-    if p.total is None or p.rate <= 0:
+    rate = _rate(p)
+    if p.total is None or rate <= 0:
         return None
-    return max(0, p.total - finished) / p.rate
+    return max(0, p.total - finished) / rate
 
 
 class ProgressDisplay:
@@ -132,7 +142,7 @@ class ProgressDisplay:
                 total_text="?" if progress.total is None else str(progress.total),
                 done=progress.done,
                 failed=failed,
-                rate=progress.rate,
+                rate=_rate(progress),
                 eta=format_eta(_eta(progress, finished)),
                 phase=_phase(progress),
             )
@@ -167,7 +177,7 @@ class ProgressDisplay:
         phase = _phase(progress)
         return (
             f"{self.label}: {finished}/{total} ({progress.done} done{also}, {failed} failed) "
-            f"{progress.rate:.1f}/s, elapsed {progress.elapsed:.1f}s, ETA {eta}"
+            f"{_rate(progress):.1f}/s, elapsed {progress.elapsed:.1f}s, ETA {eta}"
             + (f" - {phase}" if phase else "")
         )
 

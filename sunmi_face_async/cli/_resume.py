@@ -215,7 +215,7 @@ def resume_command(
     args = ["sunmi-face", *global_flags(flags), "enroll", settings.source]
     if settings.group is not None:
         args += ["--group", settings.group]
-    args += ["--journal", str(journal), *(["--resume"] if resume else [])]
+    args += ["--journal", os.path.abspath(journal), *(["--resume"] if resume else [])]
     if settings.shard is not None:
         args += ["--shard", settings.shard]
     if settings.rate is not None:
@@ -226,12 +226,17 @@ def resume_command(
     return shlex.join(args)
 
 
+def _absolute(path: str | None) -> str | None:
+    return path if path in (None, "-", "") else os.path.abspath(path)
+
+
 def global_flags(flags: ConfigFlags) -> list[str]:
     """The global flags as given (never the key itself: only where it is read from)."""
     out: list[str] = []
     for name, value in (
         ("--app-id", flags.app_id),
-        ("--app-key-file", flags.app_key_file),
+        # Paths absolute, so a printed command runs from any directory.
+        ("--app-key-file", _absolute(flags.app_key_file)),
         ("--shop-no", flags.shop_no),
         ("--shop-id", flags.shop_id),
         ("--base-url", flags.base_url),

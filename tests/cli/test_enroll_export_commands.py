@@ -84,7 +84,8 @@ def test_enroll_csv_reports_bad_rows_and_enrolls_the_rest(
     result = invoke(["enroll", str(manifest), "-g", "VIP", "--external-key-slot", "2"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    failure_lines = [ln for ln in result.stderr.splitlines() if ln.startswith("failed:")]
+    # A bad manifest row is invalid (refused before sending), not failed.
+    failure_lines = [ln for ln in result.stderr.splitlines() if ln.startswith("invalid:")]
     assert len(failure_lines) == 3
     assert any("line 3" in ln and "gender" in ln for ln in failure_lines)
     assert any("line 4" in ln for ln in failure_lines)

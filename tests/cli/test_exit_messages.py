@@ -52,4 +52,4 @@ def test_a_bad_gender_names_the_accepted_words(fake: Fake, tmp_path: Path) -> No
     assert "gender must be 0, 1, 2, unknown, male or female, not 'robot'" in result.stderr
     assert "must be a number" not in result.stderr
     assert "line:2" not in result.stderr, "the row is named once (no `line:2: line 2:`)"
-    assert "failed: line 2" in result.stderr
+    assert "invalid: line 2" in result.stderr

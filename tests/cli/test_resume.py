@@ -123,7 +123,10 @@ def test_the_printed_resume_command_runs_as_printed_and_reproduces_the_shard(
         assert process.stderr is not None
         assert process.stderr.readline().startswith("created group G (")
         assert process.stderr.readline().startswith("enroll: ")  # uploads are under way
-        time.sleep(1.5)  # about 15 uploads at 10/s, of about 60
+        # About 15 uploads at 10/s, of about 60. --rate spaces them exactly 0.1 s apart (no
+        # burst) from the first: 1.55 s lands between two uploads, not on one in flight,
+        # which (without an external key) would stay unknown after the resume.
+        time.sleep(1.55)
         os.kill(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=TIMEOUT)
     finally:

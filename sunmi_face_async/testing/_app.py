@@ -151,6 +151,8 @@ def build_app(cloud: FakeSunmiCloud) -> Starlette:
             body = await _read_body(request, cloud.max_body_size)
             params, pic = await _parse_form(request, body)
             shop = cloud.gateway.check(params)
+            if not cloud.knows(shop):
+                raise FakeAPIError(5041, "invalid integrator for this store (no such store)")
         except FakeAPIError as exc:
             return _error(exc)
         fault = cloud.draw_fault(path)

@@ -12,7 +12,7 @@ import random
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,11 @@ class FakeSunmiCloud:
     ``max_faces`` (faces per store, and the largest capacity of one group),
     ``default_capacity`` (of the default groups and of groups created without one).
     ``clock`` (unix seconds) drives timestamps and the signature window.
+
+    ``shops``: the stores the fake knows besides its own ``shop_no``. When given, a request
+    naming any other store is answered 5041 (as the vendor answers a store the integrator
+    does not have), so a mistyped store number fails the test. When None (the default),
+    every store a request names is created on first use, with its default groups.
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class FakeSunmiCloud:
         push_on_add: bool = False,
         push_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,
         push_transport: httpx.AsyncBaseTransport | None = None,
+        shops: Iterable[str] | None = None,
     ) -> None:
         self.app_id = app_id
         self.app_key = app_key
@@ -112,6 +118,10 @@ class FakeSunmiCloud:
         #: ``shop_id`` values that name another store key (others are store keys themselves).
         self.shop_aliases: dict[str, str] = {}
         self._shops: dict[str, ShopState] = {}
+        #: The stores requests may name (None: any, each created on first use).
+        self.known_shops: frozenset[str] | None = (
+            None if shops is None else frozenset([shop_no, *shops])
+        )
         self._ids = itertools.count(_FIRST_ID)
         self._app: Starlette | None = None
 
@@ -156,6 +166,11 @@ class FakeSunmiCloud:
 
     def _new_id(self) -> str:
         return str(next(self._ids))
+
+    def knows(self, shop: str) -> bool:
+        """Whether a request may name store ``shop`` (a ``shop_id`` alias counts as its store)."""
+        known = self.known_shops
+        return known is None or shop in known or self.shop_aliases.get(shop, shop) in known
 
     def shop_state(self, shop_no: str | None = None) -> ShopState:
         """The state of shop ``shop_no`` (default: the cloud's own), created on first use."""

@@ -91,6 +91,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("app_id", str, DEFAULT_APP_ID, "The app id the fake accepts."),
     Option("app_key", str, DEFAULT_APP_KEY, "The app key the fake accepts."),
     Option("shop_no", str, DEFAULT_SHOP_NO, "The fake's shop."),
+    Option(
+        "known_shop",
+        str,
+        (),
+        "A store the fake knows besides --shop-no (repeatable). When given, a request naming"
+        " any other store is answered 5041; by default every store is created on first use.",
+        multiple=True,
+        metavar="SHOP_NO",
+    ),
     Option("seed", int, 0, "Seed of the fault draws.", in_cli=True),
     Option("latency", float, 0.0, "Seconds added to every answer.", 0, in_cli=True),
     Option("jitter", float, 0.0, "Extra random latency, uniform in [0, S).", 0, in_cli=True),
@@ -179,6 +188,9 @@ def argv_for(settings: Mapping[str, Any]) -> list[str]:
         if name == "error_rate":
             for code, rate in dict(value).items():
                 argv += [flag, f"{code}={rate}"]
+        elif name == "known_shop":
+            for shop in [value] if isinstance(value, str) else value:
+                argv += [flag, str(shop)]
         else:
             argv += [flag, str(value)]
     return argv
@@ -194,4 +206,7 @@ def cloud_from_settings(settings: Mapping[str, Any]) -> FakeSunmiCloud:
     rates: Iterable[tuple[int, float]] = values["error_rate"]
     faults = Faults(error_rates=dict(rates), **{name: values[name] for name in _FAULT_FIELDS})
     faults.validate()
-    return FakeSunmiCloud(faults=faults, **{name: values[name] for name in _CLOUD_FIELDS})
+    shops = list(values["known_shop"]) or None
+    return FakeSunmiCloud(
+        faults=faults, shops=shops, **{name: values[name] for name in _CLOUD_FIELDS}
+    )

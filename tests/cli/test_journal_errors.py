@@ -163,3 +163,46 @@ def test_answers_the_journal_could_not_record_are_named_not_called_lost_connecti
     assert again.exit_code == 1, again.output
     assert "the connection ended before the server's answer" not in again.output
     assert "an earlier run did not record the server's answer in the journal" in again.output
+
+
+_HOLDER = """
+import sys
+from sunmi_face_async.bulk import Journal
+journal = Journal(sys.argv[1], resume=True)
+journal.open()
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_journal_in_use_by_another_process_is_refused_naming_its_pid(
+    invoke: Invoke, cloud: FakeSunmiCloud, workdir: Path
+) -> None:
+    import subprocess
+    import sys
+
+    first = invoke(["enroll", "pics", "--group", "G", "--create-group", "--journal", "j.sqlite"])
+    assert first.exit_code == 0, first.output
+    group = _group_id(cloud, "G")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(workdir / "j.sqlite")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "holding\n"
+        for extra in (["--resume"], []):
+            result = invoke(["enroll", "pics", "--group", group, "--journal", "j.sqlite", *extra])
+            assert result.exit_code == 2, result.output
+            [line] = _error_lines(result.output)
+            assert line == (
+                f"error: the journal j.sqlite is in use by another process (pid {holder.pid}): "
+                "wait for that job to end (or stop it), then run this command again"
+            )
+    finally:
+        holder.communicate(timeout=30)
+    assert len(cloud.faces_in(group)) == 200  # nothing sent twice
+    again = invoke(["enroll", "pics", "--group", group, "--journal", "j.sqlite", "--resume"])
+    assert again.exit_code == 0, again.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -143,9 +144,14 @@ def test_the_printed_resume_command_runs_as_printed_and_reproduces_the_shard(
     assert 0 < sum(_group_faces(server, env, tmp_path, "G").values()) < len(in_shard)
 
     resumed = _run([SUNMI_FACE, *command[1:]], env, tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
+    # Without an external key, an upload cut off by Ctrl-C stays unknown (never sent twice):
+    # the resume names it by file and exits 1. Which upload that is depends on timing.
+    unknown = {Path(m).stem for m in re.findall(r"^unknown: (.+?\.png)", resumed.stderr, re.M)}
+    assert resumed.returncode == (1 if unknown else 0), resumed.stderr
+    assert len(unknown) <= 2, resumed.stderr  # at 10 uploads/s, at most one or two in flight
     faces = _group_faces(server, env, tmp_path, "G")
-    assert sorted(faces) == in_shard  # exactly the shard's faces (before: both shards)
+    assert set(faces) <= set(in_shard)  # only the shard's faces (before: both shards)
+    assert set(in_shard) - set(faces) <= unknown  # nothing missing that was not named
     assert set(faces.values()) == {1}  # once each
     assert f"{len(in_shard)}/{len(in_shard)}" in resumed.stderr  # the shard's total
     assert server["app_key"] not in err + resumed.stderr + resumed.stdout + printed

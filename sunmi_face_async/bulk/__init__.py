@@ -6,8 +6,10 @@ memory stays flat whatever the number of items. See ``enroll``, ``export_faces``
 """
 
 from ._adaptive import AdaptiveLimit, Signal
+from ._check import Verdict, check_unknown, resolve_verdicts
 from ._client import BulkClient, BulkFaces, BulkGroups
 from ._engine import BulkMap
+from ._naming import label as item_label
 from ._policy import in_shard, item_key
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent, EnrollReport, ItemResult, Outcome, Progress
@@ -47,16 +49,20 @@ __all__ = [
     "RateLimiter",
     "Signal",
     "Status",
+    "Verdict",
+    "check_unknown",
     "delete_faces",
     "enroll",
     "export_faces",
     "in_shard",
     "item_key",
+    "item_label",
     "move_faces",
     "read_csv",
     "read_directory",
     "read_jsonl",
     "read_manifest",
+    "resolve_verdicts",
     "write_csv",
     "write_jsonl",
 ]

@@ -31,6 +31,8 @@ __all__ = ["Verdict", "check_unknown", "resolve_verdicts"]
 
 @attrs.frozen
 class Verdict:
+    """What the listing shows for one unknown item: ``state`` is one of the module's words."""
+
     row: JournalRow
     state: str
     face_ids: tuple[str, ...] = ()

@@ -59,7 +59,7 @@ def _open(path: Path) -> Any:
 
 
 def _named(row: Any) -> dict[str, Any]:
-    from ..bulk._naming import label
+    from ..bulk import item_label
 
     named = {
         "line": row.line,
@@ -67,7 +67,7 @@ def _named(row: Any) -> dict[str, Any]:
         "name": row.name,
         "external_key": row.external_key,
     }
-    return {**named, "label": label(named)}
+    return {**named, "label": item_label(named)}
 
 
 @journal_group.command("show")
@@ -125,7 +125,7 @@ def check_command(
     Example:
       sunmi-face journal check .sunmi-face/enroll-photos-G.sqlite --mark-resolved
     """
-    from ..bulk._check import check_unknown, resolve_verdicts
+    from ..bulk import check_unknown, resolve_verdicts
 
     if mark_settled:
         state.output.warn("--mark-settled is deprecated; use --mark-resolved (the same)")

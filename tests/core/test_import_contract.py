@@ -59,6 +59,16 @@ def _layer(dotted: str) -> str | None:
     return "core"
 
 
+def _foreign_private(module: str, dotted: str) -> bool:
+    """True when ``dotted`` is a private module of an outer package other than ``module``'s."""
+    parts, own = dotted.split("."), module.split(".")
+    if len(parts) < 3 or parts[0] != PACKAGE or parts[1] not in OUTER or parts[1] == own[1]:
+        return False
+    return any(part.startswith("_") and not part.startswith("__") for part in parts[2:-1]) or (
+        parts[2].startswith("_") and not parts[2].startswith("__")
+    )
+
+
 def violations(source: str, module: str, is_package: bool = False) -> list[str]:
     """What breaks the contract in one module's source, as ``module:line: problem``."""
     own = _layer(module)
@@ -67,6 +77,10 @@ def violations(source: str, module: str, is_package: bool = False) -> list[str]:
         layer = _layer(dotted)
         if own == "outer" and layer == "private":
             problems.setdefault(line, f"{module}:{line}: imports the core's private {dotted}")
+        elif own == "outer" and _foreign_private(module, dotted):
+            problems.setdefault(
+                line, f"{module}:{line}: imports another package's private {dotted}"
+            )
         elif own in ("core", "private") and layer == "outer":
             problems.setdefault(
                 line, f"{module}:{line}: the core imports the outer package {dotted}"
@@ -91,7 +105,7 @@ def test_every_outer_package_is_a_package() -> None:
     assert sorted(path.name for path in ROOT.glob("*webhook*")) == ["webhook"]
 
 
-def test_no_outer_package_imports_a_private_core_module_and_the_core_imports_no_outer_one() -> None:
+def test_no_package_imports_another_s_private_module_and_the_core_imports_no_outer_one() -> None:
     problems: list[str] = []
     for path in _modules():
         source = path.read_text(encoding="utf-8")
@@ -126,6 +140,12 @@ def test_no_outer_package_imports_a_private_core_module_and_the_core_imports_no_
             "sunmi_face_async.resources.hooks",
             "sunmi_face_async.webhook",
         ),
+        (
+            "from ..bulk._check import check_unknown",
+            "sunmi_face_async.cli._journal",
+            "sunmi_face_async.bulk._check",
+        ),
+        ("import sunmi_face_async.webhook._cache", "sunmi_face_async.testing.x", "webhook._cache"),
     ],
 )
 def test_the_checker_finds_each_kind_of_violation(source: str, module: str, problem: str) -> None:

@@ -8,6 +8,7 @@ and stderr all a tty), answering prompts when told to.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -21,6 +22,8 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+
+from sunmi_face_async.testing import FakeCloudServer
 
 #: The console script the venv installed (what a user of the venv runs).
 SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
@@ -70,17 +73,20 @@ class Fake:
         return list(self._get(f"/faces?group_id={group_id}"))
 
 
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[Fake]:
-    """``sunmi-face fake-server --port 0``, started and stopped (by pid) here."""
+@contextlib.contextmanager
+def fake_server_process(
+    cwd: Path, *options: str
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``sunmi-face fake-server --port 0 OPTIONS``: the process and the details it printed
+    before ``ready``; stopped (by pid) on the way out."""
     process = subprocess.Popen(
-        [SUNMI_FACE, "fake-server", "--port", "0"],
+        [SUNMI_FACE, "fake-server", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
         env=clean_env(),
-        cwd=tmp_path,
+        cwd=cwd,
     )
     try:
         assert process.stdout is not None
@@ -92,15 +98,27 @@ def fake(tmp_path: Path) -> Iterator[Fake]:
             details[key] = value
         else:
             pytest.fail(f"fake-server exited early: {process.wait()}")
-        env = {
-            "SUNMI_BASE_URL": details["base_url"],
-            "SUNMI_APP_ID": details["app_id"],
-            "SUNMI_APP_KEY": details["app_key"],
-            "SUNMI_SHOP_NO": details["shop_no"],
-        }
-        yield Fake(env=env, admin=details["base_url"].rsplit("/openapi", 1)[0] + "/_fake")
+        yield process, details
     finally:
         stop(process)
+
+
+def fake_env(details: dict[str, str]) -> dict[str, str]:
+    """The SUNMI_* variables that point a command at the fake whose ``details`` these are."""
+    return {
+        "SUNMI_BASE_URL": details["base_url"],
+        "SUNMI_APP_ID": details["app_id"],
+        "SUNMI_APP_KEY": details["app_key"],
+        "SUNMI_SHOP_NO": details["shop_no"],
+    }
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[Fake]:
+    """``sunmi-face fake-server --port 0``, started and stopped (by pid) here."""
+    with fake_server_process(tmp_path) as (_, details):
+        admin = details["base_url"].rsplit("/openapi", 1)[0] + "/_fake"
+        yield Fake(env=fake_env(details), admin=admin)
 
 
 def stop(process: subprocess.Popen[Any]) -> None:
@@ -121,17 +139,41 @@ def run(
     args: Sequence[str], fake: Fake | None, cwd: Path, *, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``sunmi-face ARGS`` with pipes (no terminal anywhere)."""
+    return run_env(args, clean_env(fake.env if fake else None), cwd, stdin=stdin)
+
+
+def run_env(
+    args: Sequence[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    stdin: str | None = None,
+    timeout: float = TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """``sunmi-face ARGS`` with pipes and exactly the environment ``env``."""
     return subprocess.run(
         [SUNMI_FACE, *args],
-        env=clean_env(fake.env if fake else None),
+        env=env,
         cwd=cwd,
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=timeout,
         check=False,
     )
+
+
+def server_env(server: FakeCloudServer) -> dict[str, str]:
+    """This process's environment without SUNMI_*, pointed at an in-process fake ``server``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNMI_")}
+    env.update(
+        SUNMI_APP_ID=server.app_id,
+        SUNMI_APP_KEY=server.app_key,
+        SUNMI_SHOP_NO=server.shop_no,
+        SUNMI_BASE_URL=server.base_url,
+    )
+    return env
 
 
 @attrs.frozen

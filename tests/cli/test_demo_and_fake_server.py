@@ -18,21 +18,10 @@ import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
+from ._proc import fake_env, fake_server_process, stop
+
 CLI = [sys.executable, "-m", "sunmi_face_async.cli"]
 TIMEOUT = 60
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,33 +39,8 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
 @pytest.fixture
 def fake_server(tmp_path: Path) -> Iterator[dict[str, str]]:
     """``sunmi-face fake-server --port 0``; yields the SUNMI_* variables it printed."""
-    process = subprocess.Popen(
-        [*CLI, "fake-server", "--port", "0", "--latency", "0.05"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-    )
-    try:
-        assert process.stdout is not None
-        details: dict[str, str] = {}
-        for line in process.stdout:
-            if line.strip() == "ready":
-                break
-            key, _, value = line.strip().partition("=")
-            details[key] = value
-        else:
-            pytest.fail(f"fake-server exited early: {process.wait()}")
-        yield {
-            "SUNMI_BASE_URL": details["base_url"],
-            "SUNMI_APP_ID": details["app_id"],
-            "SUNMI_APP_KEY": details["app_key"],
-            "SUNMI_SHOP_NO": details["shop_no"],
-        }
-    finally:
-        _stop(process)
+    with fake_server_process(tmp_path, "--latency", "0.05") as (process, details):
+        yield fake_env(details)
     assert process.returncode == 0
 
 
@@ -133,7 +97,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_duplicates(
         os.kill(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=TIMEOUT)
     finally:
-        _stop(process)
+        stop(process)
     assert process.returncode == 130, err
     assert "error: interrupted" in err
     assert "--resume" in err

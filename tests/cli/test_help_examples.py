@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sunmi_face_async.testing.pictures import write_faces
 
-from ._proc import SUNMI_FACE, TIMEOUT, Fake, clean_env, fake, run
+from ._proc import SUNMI_FACE, TIMEOUT, Fake, clean_env, fake, run, run_env
 
 __all__ = ["fake"]
 
@@ -107,15 +107,8 @@ def test_demo_next_steps_run_as_printed_without_the_venv_on_path(
         p for p in env.get("PATH", "").split(os.pathsep) if Path(p).resolve() != venv / "bin"
     )
     keep = tmp_path / "demo-files"
-    demo = subprocess.run(
-        [SUNMI_FACE, "demo", "--count", "12", "--latency", "0", "--no-faults", "--keep", keep],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    demo_args = ["demo", "--count", "12", "--latency", "0", "--no-faults", "--keep", str(keep)]
+    demo = run_env(demo_args, env, cwd)
     assert demo.returncode == 0, demo.stderr
     printed = demo.stderr[demo.stderr.index("next:") :].splitlines()[1:]
     commands = [shlex.split(line.split(". ", 1)[-1].split("   (")[0]) for line in printed]

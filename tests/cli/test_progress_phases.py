@@ -18,21 +18,16 @@ import anyio
 from sunmi_face_async.testing import FakeCloudServer
 from sunmi_face_async.testing.pictures import write_faces
 
+from ._proc import run_env, server_env
+
 SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
 TIMEOUT = 90
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _env(server: FakeCloudServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNMI_")}
-    env.update(
-        SUNMI_APP_ID=server.app_id,
-        SUNMI_APP_KEY=server.app_key,
-        SUNMI_SHOP_NO=server.shop_no,
-        SUNMI_BASE_URL=server.base_url,
-        COLUMNS="220",
-        TERM="xterm-256color",
-    )
+    env = server_env(server)
+    env.update(COLUMNS="220", TERM="xterm-256color")
     env.pop("NO_COLOR", None)
     return env
 
@@ -78,15 +73,7 @@ def _on_a_terminal(
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SUNMI_FACE, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_env(args, env, cwd, timeout=TIMEOUT)
 
 
 async def test_export_to_a_file_shows_the_live_bar_on_a_terminal_stderr(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
+from ._proc import fake_server_process, stop
+
 SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
 TIMEOUT = 90
 
@@ -33,44 +35,11 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     """``sunmi-face fake-server --port 0``: the details it printed."""
-    process = subprocess.Popen(
-        [SUNMI_FACE, "fake-server", "--port", "0", "--latency", "0.02"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-    )
-    try:
-        assert process.stdout is not None
-        details: dict[str, str] = {}
-        for line in process.stdout:
-            if line.strip() == "ready":
-                break
-            key, _, value = line.strip().partition("=")
-            details[key] = value
-        else:
-            pytest.fail(f"fake-server exited early: {process.wait()}")
+    with fake_server_process(tmp_path, "--latency", "0.02") as (_, details):
         yield details
-    finally:
-        _stop(process)
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -131,7 +100,7 @@ def test_the_printed_resume_command_runs_as_printed_and_reproduces_the_shard(
         os.kill(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=TIMEOUT)
     finally:
-        _stop(process)
+        stop(process)
     assert process.returncode == 130, err
     lines = err.splitlines()
     printed = lines[lines.index("items in flight are recorded in the journal; resume with:") + 1]

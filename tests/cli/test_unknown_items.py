@@ -6,7 +6,6 @@ outcome is unknown to the tool."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -18,6 +17,8 @@ from pathlib import Path
 from sunmi_face_async.testing import FakeCloudServer
 from sunmi_face_async.testing.pictures import write_faces
 
+from ._proc import run_env, server_env
+
 SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
 TIMEOUT = 90
 COUNT = 60
@@ -25,27 +26,8 @@ COUNT = 60
 FLAGS = ["--timeout", "1"]
 
 
-def _env(server: FakeCloudServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNMI_")}
-    env.update(
-        SUNMI_APP_ID=server.app_id,
-        SUNMI_APP_KEY=server.app_key,
-        SUNMI_SHOP_NO=server.shop_no,
-        SUNMI_BASE_URL=server.base_url,
-    )
-    return env
-
-
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SUNMI_FACE, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_env(args, env, cwd, timeout=TIMEOUT)
 
 
 async def test_unknown_items_are_named_and_resolved_after_the_fact(tmp_path: Path) -> None:
@@ -53,7 +35,7 @@ async def test_unknown_items_are_named_and_resolved_after_the_fact(tmp_path: Pat
     (tmp_path / "photos" / "copy-of-first.png").write_bytes(pictures[0].read_bytes())
     journal = tmp_path / "job.sqlite"
     async with FakeCloudServer(seed=3) as server:
-        env = _env(server)
+        env = server_env(server)
         async with server.client() as client:
             group = await client.groups.create("G")
         await server.set_faults(commit_then_timeout_rate=0.5, endpoints=["/face/add"])
@@ -140,7 +122,7 @@ async def test_the_old_mark_settled_flag_still_records_but_warns(tmp_path: Path)
     with Journal(journal) as opened:
         opened.bind({"job": "test"}, None)
     async with FakeCloudServer(seed=3) as server:
-        env = _env(server)
+        env = server_env(server)
         old = _run(["journal", "check", str(journal), "--mark-settled", "--json"], env, tmp_path)
         new = _run(["journal", "check", str(journal), "--mark-resolved", "--json"], env, tmp_path)
     assert old.returncode == 0, old.stderr

@@ -121,6 +121,19 @@ def fake(tmp_path: Path) -> Iterator[Fake]:
         yield Fake(env=fake_env(details), admin=admin)
 
 
+def spawn(argv: Sequence[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Start ``argv`` with stdout and stderr on pipes (text) and no stdin; stop it with ``stop``."""
+    return subprocess.Popen(
+        list(argv),
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def stop(process: subprocess.Popen[Any]) -> None:
     """SIGINT, then SIGKILL after 10 s; close the pipes."""
     if process.poll() is None:

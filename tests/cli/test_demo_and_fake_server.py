@@ -18,7 +18,7 @@ import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
-from ._proc import fake_env, fake_server_process, stop
+from ._proc import fake_env, fake_server_process, spawn, stop
 
 CLI = [sys.executable, "-m", "sunmi_face_async.cli"]
 TIMEOUT = 60
@@ -79,15 +79,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_duplicates(
     env = _env(fake_server)
     args = ["enroll", "pics", "-g", "Staff", "--create-group", "--concurrency", "2"]
     args += ["--external-key-slot", "1"]
-    process = subprocess.Popen(
-        CLI + args,
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = spawn(CLI + args, env, tmp_path)
     try:
         assert process.stderr is not None
         created = process.stderr.readline()  # --create-group says that it created the group

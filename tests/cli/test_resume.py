@@ -23,7 +23,7 @@ import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
-from ._proc import fake_server_process, stop
+from ._proc import fake_server_process, spawn, stop
 
 SUNMI_FACE = str(Path(sys.executable).with_name("sunmi-face"))
 TIMEOUT = 90
@@ -80,15 +80,7 @@ def test_the_printed_resume_command_runs_as_printed_and_reproduces_the_shard(
     flags = ["--base-url", server["base_url"], "--shop-no", server["shop_no"]]
     args = [SUNMI_FACE, *flags, "enroll", "photos dir", "--group", "G", "--create-group"]
     args += ["--shard", "0/2", "--rate", "10", "--concurrency", "8"]
-    process = subprocess.Popen(
-        args,
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = spawn(args, env, tmp_path)
     try:
         assert process.stderr is not None
         assert process.stderr.readline().startswith("created group G (")

@@ -128,7 +128,9 @@ async def test_cancel_then_resume_leaves_no_duplicate(tmp_path: Path, slot: int 
             concurrency=8,
             journal=journal_path,
             external_key_slot=slot,
-            settle=0.2,
+            # Long enough that the claims are still younger than it when the resume starts,
+            # however loaded the machine: the resume must then wait before listing.
+            settle=3.0,
             on_event=events.append,
         )
         results = [r async for r in second]

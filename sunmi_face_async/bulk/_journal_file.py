@@ -277,3 +277,10 @@ def bind_job(
             time.time(),
         ),
     )
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction, if any: SQLite may have rolled back already, or cannot."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")

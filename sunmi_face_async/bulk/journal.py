@@ -10,7 +10,6 @@ items per second.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import os
@@ -25,7 +24,14 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ._journal_file import JournalError, JournalMismatchError, bind_job, failure, read_job
+from ._journal_file import (
+    JournalError,
+    JournalMismatchError,
+    bind_job,
+    failure,
+    read_job,
+    rollback,
+)
 from ._journal_lock import JournalLock, discard, open_locked
 
 __all__ = ["Claim", "Journal", "JournalError", "JournalMismatchError", "JournalRow", "Status"]
@@ -70,14 +76,12 @@ class JournalRow:
 _ROW_FIELDS = [field.name for field in attrs.fields(JournalRow)]
 
 
+@attrs.define
 class _Op:
-    __slots__ = ("done", "error", "fn", "result")
-
-    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
-        self.fn = fn
-        self.done = False
-        self.result: Any = None
-        self.error: BaseException | None = None
+    fn: Callable[[sqlite3.Connection], Any]
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
 
 
 class Journal:
@@ -102,8 +106,6 @@ class Journal:
         self.transactions = 0
         #: The error that broke the journal, if one did.
         self.broken: JournalError | None = None
-
-    # -- plumbing ---------------------------------------------------------------------------
 
     def open(self) -> None:
         """Open and check the file now (else the first use does): raises ``JournalError``."""
@@ -131,21 +133,14 @@ class Journal:
         except sqlite3.Error as exc:
             # The first error is the cause (a failed COMMIT or ROLLBACK after it would hide
             # it): the batch is undone and the journal is broken for good.
-            self._rollback(conn)
+            rollback(conn)
             self.broken = failure(self.path, exc)
             raise self.broken from None
         except BaseException:
-            self._rollback(conn)
+            rollback(conn)
             raise
         finally:
             self.transactions += 1
-
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            # SQLite may have rolled back already, or cannot: nothing was committed.
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
 
     async def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         if self.broken is not None:

@@ -25,6 +25,7 @@ from .manifest import (
     read_manifest,
 )
 from .ops import delete_faces, move_faces
+from .structure import PromotionStrategy, StructureItem, StructurePlan, copy_structure
 
 __all__ = [
     "CSV_COLUMNS",
@@ -46,11 +47,15 @@ __all__ = [
     "ManifestError",
     "Outcome",
     "Progress",
+    "PromotionStrategy",
     "RateLimiter",
     "Signal",
     "Status",
+    "StructureItem",
+    "StructurePlan",
     "Verdict",
     "check_unknown",
+    "copy_structure",
     "delete_faces",
     "enroll",
     "export_faces",

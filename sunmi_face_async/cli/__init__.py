@@ -2,6 +2,7 @@
 
 # Each command module registers its commands on ``cli`` when imported.
 from . import (  # noqa: F401
+    _copy_structure,
     _demo,
     _enroll,
     _export,

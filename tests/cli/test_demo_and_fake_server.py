@@ -79,7 +79,9 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_duplicates(
     env = _env(fake_server)
     args = ["enroll", "pics", "-g", "Staff", "--create-group", "--concurrency", "2"]
     args += ["--external-key-slot", "1"]
-    process = spawn(CLI + args, env, tmp_path)
+    # A short attempt limit, so the resume waits seconds, not 35 s, for the uploads the
+    # interrupted run left in flight (they cannot land later than that limit plus 5 s).
+    process = spawn([*CLI, "--timeout", "2", *args], env, tmp_path)
     try:
         assert process.stderr is not None
         created = process.stderr.readline()  # --create-group says that it created the group
@@ -95,7 +97,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_duplicates(
     assert "--resume" in err
     assert "Traceback" not in err
 
-    resumed = run([*args, "--resume", "--json"], env, tmp_path)
+    resumed = run(["--timeout", "2", *args, "--resume", "--json"], env, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     exported = run(["export", "--group", "Staff"], env, tmp_path)
     keys = Counter(json.loads(line)["customer_values"][0] for line in exported.stdout.splitlines())

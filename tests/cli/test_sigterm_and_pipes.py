@@ -54,7 +54,9 @@ def test_sigterm_during_enroll_prints_the_resume_command_and_exits_143(
     fake.set_faults(latency=0.2)
     # An external key, so the resumed run resolves the uploads cut off by itself.
     args = ["enroll", "pics", "--group", "T", "--create-group", "--external-key-slot", "1"]
-    process = _start(fake, tmp_path, args)
+    # A short attempt limit: the resume then waits seconds, not 35 s, for the uploads left
+    # in flight to settle.
+    process = _start(fake, tmp_path, ["--timeout", "2", *args])
     try:
         _wait_for(fake, ADD, 4, process)
         process.send_signal(signal.SIGTERM)

@@ -54,6 +54,8 @@ class ShopState:
         self._names: dict[str, str] = {}
         self.strategy: MoveStrategy | None = None
         self.hooks: dict[str, frozenset[int]] = {}
+        #: Faces added but still being processed (see ``_processing``): in no group yet.
+        self.processing: dict[str, FaceRecord] = {}
         for group_type, name in DEFAULT_GROUPS:
             self._insert_group(name, group_type, self._default_capacity, "", [""] * _SLOTS)
 
@@ -167,6 +169,8 @@ class ShopState:
 
     def face(self, face_id: str) -> FaceRecord:
         face = self.faces.get(face_id)
+        if face is None and face_id in self.processing:
+            raise FakeAPIError(5506, f"face {face_id} is still being processed")
         if face is None:
             raise FakeAPIError(5506, f"face {face_id} not found")
         return face

@@ -7,6 +7,7 @@ in-process through :meth:`FakeSunmiCloud.transport` or over HTTP with ``FakeClou
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import time
@@ -22,6 +23,7 @@ import httpx
 from ..models import Face, FaceGroup
 from ..pictures import MAX_BODY_BYTES
 from ._gateway import AuthFailure, Gateway
+from ._processing import READY, Processing
 from ._state import FaceRecord, Limits, MoveStrategy, ShopState
 from .faults import Fault, Faults
 from .push import FAKE_FACE_ADDED_EVENT, VENDOR_RETRY_DELAYS, PushCenter, PushRecord
@@ -94,6 +96,8 @@ class FakeSunmiCloud:
         push_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,
         push_transport: httpx.AsyncBaseTransport | None = None,
         shops: Iterable[str] | None = None,
+        processing_delay: float = 0.0,
+        reject_rate: float = 0.0,
     ) -> None:
         self.app_id = app_id
         self.app_key = app_key
@@ -123,7 +127,12 @@ class FakeSunmiCloud:
             None if shops is None else frozenset([shop_no, *shops])
         )
         self._ids = itertools.count(_FIRST_ID)
+        self._deliveries: set[asyncio.Task[list[PushRecord]]] = set()
         self._app: Starlette | None = None
+        #: Added faces being processed, and those refused (``reject_rate``).
+        self.processing = Processing(
+            delay=processing_delay, reject_rate=reject_rate, seed=seed, on_decided=self._decided
+        )
 
     def __repr__(self) -> str:
         return f"<FakeSunmiCloud app_id={self.app_id!r} shop_no={self.shop_no!r}>"
@@ -243,10 +252,25 @@ class FakeSunmiCloud:
         return self._face_model(store, face)
 
     def face_added(self, store: ShopState, face_id: str) -> int:
-        """Queue the fake's face-added callback for the store's hooks."""
-        face = store.face(face_id)
-        payload = {"face_id": face_id, "group_id": face.group_id, "code": 0, "msg": "succeed"}
+        """Queue the fake's face-added callback for the store's hooks (once the face is
+        processed: at once unless ``processing_delay``; see ``_processing``)."""
+        if not self.processing.active:
+            return self._queue_outcome(store, store.face(face_id), READY)
+        face = store.faces[face_id]
+        outcome = self.processing.added(store, face_id)
+        return 0 if outcome is None else self._queue_outcome(store, face, outcome)
+
+    def _queue_outcome(self, store: ShopState, face: FaceRecord, outcome: tuple[int, str]) -> int:
+        code, msg = outcome
+        payload = {"face_id": face.face_id, "group_id": face.group_id, "code": code, "msg": msg}
         return self.push.enqueue(store.hooks, store.shop_no, FAKE_FACE_ADDED_EVENT, payload)
+
+    def _decided(self, store: ShopState, face: FaceRecord, outcome: tuple[int, str]) -> None:
+        # A face decided after its delay: queue its push, and deliver it like an answer's.
+        if self._queue_outcome(store, face, outcome) and self.push_on_add:
+            task = asyncio.get_running_loop().create_task(self.deliver_pushes())
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
     async def deliver_pushes(self) -> list[PushRecord]:
         """Deliver every queued callback now (with the configured retries)."""

@@ -38,6 +38,8 @@ _CLOUD_FIELDS = (
     "default_capacity",
     "auth_failure",
     "timestamp_window",
+    "processing_delay",
+    "reject_rate",
 )
 
 
@@ -139,6 +141,23 @@ OPTIONS: tuple[Option, ...] = (
         "auth_failure", str, "code", "How a bad signature is answered.", choices=("code", "http401")
     ),
     Option("timestamp_window", float, 600.0, "Seconds a request's timestamp stays valid.", 0),
+    Option(
+        "processing_delay",
+        float,
+        0.0,
+        "Seconds an added face is processing (not listed yet) before it is ready or rejected.",
+        0,
+        in_cli=True,
+    ),
+    Option(
+        "reject_rate",
+        float,
+        0.0,
+        "Share of added faces the fake refuses after processing (seeded; never listed).",
+        0,
+        1,
+        in_cli=True,
+    ),
     Option("log_level", str, "warning", "uvicorn's log level."),
 )
 

@@ -41,6 +41,8 @@ def test_the_cli_takes_the_options_marked_for_it() -> None:
         "--drop-rate",
         "--commit-then-timeout-rate",
         "--max-faces",
+        "--processing-delay",
+        "--reject-rate",
     }
 
 

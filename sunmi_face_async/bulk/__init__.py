@@ -2,12 +2,13 @@
 
 Everything here streams: inputs are consumed lazily, results come out as they finish, and
 memory stays flat whatever the number of items. See ``enroll``, ``export_faces``,
-``delete_faces`` and ``move_faces``.
+``delete_faces``, ``move_faces`` and ``sync``.
 """
 
 from ._adaptive import AdaptiveLimit, Signal
 from ._check import Verdict, check_unknown, resolve_verdicts
 from ._client import BulkClient, BulkFaces, BulkGroups
+from ._confirm_store import confirmation_handler, read_push_payload, record_confirmation
 from ._engine import BulkMap
 from ._naming import label as item_label
 from ._policy import in_shard, item_key
@@ -26,6 +27,8 @@ from .manifest import (
 )
 from .ops import delete_faces, move_faces
 from .structure import PromotionStrategy, StructureItem, StructurePlan, copy_structure
+from .sync import SyncAction, SyncItem, SyncJournal, SyncOptions, SyncReport, sync
+from .verify import VerifyReport, verify
 
 __all__ = [
     "CSV_COLUMNS",
@@ -53,8 +56,15 @@ __all__ = [
     "Status",
     "StructureItem",
     "StructurePlan",
+    "SyncAction",
+    "SyncItem",
+    "SyncJournal",
+    "SyncOptions",
+    "SyncReport",
     "Verdict",
+    "VerifyReport",
     "check_unknown",
+    "confirmation_handler",
     "copy_structure",
     "delete_faces",
     "enroll",
@@ -67,7 +77,11 @@ __all__ = [
     "read_directory",
     "read_jsonl",
     "read_manifest",
+    "read_push_payload",
+    "record_confirmation",
     "resolve_verdicts",
+    "sync",
+    "verify",
     "write_csv",
     "write_jsonl",
 ]

@@ -1,0 +1,385 @@
+"""Planning a sync: the manifest against the store's faces, key by key.
+
+The store is listed first (``_sync_store``); what an earlier, killed run left in flight is
+settled against that listing (an add that landed is found by its key and adopted, so it is
+never sent twice); then the manifest streams through, a chunk at a time, and each row
+becomes one ``SyncItem``: add, update, move, replace or unchanged, plus a duplicate item per
+extra face carrying the same key. Faces of the target groups whose key the manifest does
+not hold come last: deletes, with ``prune`` only.
+
+A column the manifest leaves empty is not managed: the server's value stays as it is (the
+API documents no way to clear a field). A picture is compared only when the journal
+recorded the one sync uploaded for that face: the file is hashed again only if its size or
+mtime changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from typing import Any
+
+import anyio.to_thread
+import attrs
+
+from ..errors import ValidationError
+from ..pictures import read_picture_sync
+from ._engine import _aiter_items
+from ._policy import customer_values, in_shard
+from ._results import BulkEvent
+from ._sync_journal import InFlight, PictureRecord, SyncJournal
+from ._sync_model import SyncAction, SyncItem
+from ._sync_store import ServerFace, StoreIndex
+from .manifest import FaceUpload, ManifestError
+
+__all__ = ["Planner", "picture_record", "stat_of"]
+
+Entry = FaceUpload | ManifestError
+_CHUNK = 256
+
+
+def stat_of(pic: object) -> tuple[str, int, int] | None:
+    """(path, size, mtime_ns) of a picture file, or None (bytes, or not a readable file)."""
+    if not isinstance(pic, str | os.PathLike):
+        return None
+    try:
+        found = os.stat(pic)
+    except OSError:
+        return None
+    return os.fspath(pic), found.st_size, found.st_mtime_ns
+
+
+def picture_record(
+    face_id: str, group_id: str, digest: str, stat: tuple[str, int, int] | None
+) -> PictureRecord:
+    path, size, mtime = stat if stat is not None else (None, None, None)
+    return PictureRecord(face_id, group_id, digest, path, size, mtime)
+
+
+def _picture_changed(pic: object, record: PictureRecord) -> bool | str:
+    """Whether the picture differs from the recorded one (blocking); a string says why it
+    cannot be read."""
+    stat = stat_of(pic)
+    if stat is not None and (record.path, record.size, record.mtime_ns) == stat:
+        return False  # the very file sync uploaded, untouched: not read again
+    try:
+        data = read_picture_sync(pic)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return str(exc)
+    return hashlib.sha256(data).hexdigest() != record.sha256
+
+
+def _plain(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def differences(upload: FaceUpload, values: list[str] | None, face: ServerFace) -> list[str]:
+    """The managed fields whose server value is not the manifest's."""
+    changed: list[str] = []
+    if upload.name is not None and upload.name != face.name:
+        changed.append("name")
+    gender = _plain(upload.gender)
+    if gender is not None and gender != face.gender:
+        changed.append("gender")
+    age = _plain(upload.age_range)
+    if age is not None and age != face.age_range:
+        changed.append("age_range")
+    for slot, wanted in enumerate(values or (), start=1):
+        have = face.values[slot - 1] if slot <= len(face.values) else ""
+        if wanted and wanted != have:
+            changed.append(f"customer_value{slot}")
+    return changed
+
+
+@attrs.define
+class Planner:
+    """Plans one sync run (see the module docstring)."""
+
+    index: StoreIndex
+    journal: SyncJournal
+    slot: int
+    shard: tuple[int, int] | None
+    targets: set[str]
+    prune: bool
+    replace_pictures: bool
+    on_event: Any = None
+    #: A plan only: nothing is written, not even to the journal.
+    dry: bool = False
+    #: Adds found landed, recorded in memory when ``dry``: key -> record.
+    adopted: dict[str, PictureRecord] = attrs.field(factory=dict)
+    #: Keys of the manifest seen so far (a repeated key is invalid), with their line.
+    seen: dict[str, int | None] = attrs.field(factory=dict)
+    #: Old faces a replace killed after its add must still delete: face_id -> key.
+    old_faces: dict[str, str] = attrs.field(factory=dict)
+    #: Keys whose new face a killed replace already added: key -> face_id.
+    added: dict[str, str] = attrs.field(factory=dict)
+    not_ours: int = 0
+    #: Manifest rows that could not be read: their keys are unknown, so nothing is pruned.
+    unreadable: int = 0
+
+    # -- what an earlier run left in flight ---------------------------------------------------
+
+    async def settle_in_flight(self, left: list[InFlight]) -> None:
+        """Adopt the adds that landed (found by key); keep what a replace still must delete."""
+        for row in left:
+            if row.action not in ("add", "replace", "delete_old") or row.sha256 is None:
+                continue
+            faces = self.index.by_key.get(row.key, [])
+            if row.action == "delete_old":
+                if row.face_id is not None:
+                    self.old_faces[row.face_id] = row.key
+                continue
+            landed = [f for f in faces if f.face_id != row.face_id]
+            if not landed:
+                continue  # never landed: planned afresh
+            new = landed[0]
+            record = picture_record(new.face_id, new.group_id, row.sha256, None)
+            if self.dry:
+                self.adopted[row.key] = record
+            else:
+                await self.journal.adopt(row.key, record)
+            self._event(row.key, f"an earlier run's {row.action} landed as face {new.face_id}")
+            if row.action == "replace" and row.face_id is not None:
+                self.old_faces[row.face_id] = row.key
+
+    def _event(self, key: str | None, detail: str) -> None:
+        if self.on_event is not None:
+            self.on_event(BulkEvent("sync", key=key, detail=detail))
+
+    # -- the manifest ---------------------------------------------------------------------------
+
+    async def plan(
+        self, entries: Iterable[Entry] | AsyncIterable[Entry]
+    ) -> AsyncGenerator[SyncItem]:
+        chunk: list[Entry] = []
+        async for entry in _aiter_items(entries, 32):
+            chunk.append(entry)
+            if len(chunk) >= _CHUNK:
+                for item in await self._chunk(chunk):
+                    yield item
+                chunk = []
+        if chunk:
+            for item in await self._chunk(chunk):
+                yield item
+        for item in self._leftovers():
+            yield item
+
+    async def _chunk(self, chunk: list[Entry]) -> list[SyncItem]:
+        rows: list[tuple[FaceUpload, str, list[str] | None]] = []
+        items: list[SyncItem] = []
+        for entry in chunk:
+            taken = self._take(entry, items)
+            if taken is not None:
+                rows.append(taken)
+        keys = [key for _, key, _ in rows if key in self.index.by_key]
+        records = await anyio.to_thread.run_sync(self.journal.pictures_of, keys) if keys else {}
+        records.update((k, self.adopted[k]) for k in keys if k in self.adopted)
+        decided = [self._decide(upload, key, records.get(key)) for upload, key, _ in rows]
+        checks = [(n, record) for n, (_, record, _) in enumerate(decided) if record is not None]
+        if checks:
+            verdicts: list[bool | str | None] = await anyio.to_thread.run_sync(
+                lambda: [_picture_changed(rows[n][0].pic, record) for n, record in checks]
+            )
+            for (n, _), verdict in zip(checks, verdicts, strict=True):
+                decided[n] = (decided[n][0], None, verdict)
+        for (upload, key, values), (faces, _, verdict) in zip(rows, decided, strict=True):
+            items.extend(self._items(upload, key, values, faces, verdict))
+        return items
+
+    def _take(
+        self, entry: Entry, items: list[SyncItem]
+    ) -> tuple[FaceUpload, str, list[str] | None] | None:
+        """The row, its key and custom values if it is this run's; else None (an invalid
+        row goes to ``items``)."""
+        if isinstance(entry, ManifestError):
+            self.unreadable += 1
+            items.append(
+                SyncItem(
+                    SyncAction.INVALID, f"line:{entry.line}", None, entry.line, error=str(entry)
+                )
+            )
+            return None
+        key = entry.external_key
+        if not key:
+            why = "external_key is missing: sync matches faces by it"
+            items.append(
+                SyncItem(
+                    SyncAction.INVALID, f"line:{entry.line}", entry.group_id, entry.line, error=why
+                )
+            )
+            return None
+        if not in_shard(key, self.shard):
+            self.not_ours += 1
+            return None
+        if key in self.seen:
+            first = self.seen[key]
+            why = (
+                f"external_key {key!r} repeats line {first}"
+                if first
+                else f"external_key {key!r} repeats"
+            )
+            items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
+            return None
+        self.seen[key] = entry.line
+        if entry.group_id not in self.index.groups:
+            self.index.by_key.pop(key, None)  # named by the manifest: never pruned
+            why = f"group_id {entry.group_id!r} is not a group of this store"
+            items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
+            return None
+        try:
+            values = customer_values(entry, self.slot)
+        except ValidationError as exc:
+            self.index.by_key.pop(key, None)
+            items.append(
+                SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=str(exc))
+            )
+            return None
+        self.targets.add(entry.group_id)
+        return entry, key, values
+
+    def _decide(
+        self, upload: FaceUpload, key: str, record: PictureRecord | None
+    ) -> tuple[list[ServerFace], PictureRecord | None, bool | str | None]:
+        """The key's faces (keeper first), the record to compare the picture with (in a
+        worker thread), or the verdict already known."""
+        faces = self.index.by_key.pop(key, [])
+        if not faces:
+            return faces, None, None
+        recorded = record.face_id if record is not None else None
+        old = self.old_faces
+        # Keep the face sync uploaded, else one in the target group, else the first listed;
+        # the old face of a replace only if nothing else is left.
+        faces.sort(
+            key=lambda f: (f.face_id in old, f.face_id != recorded, f.group_id != upload.group_id)
+        )
+        keeper = faces[0]
+        if keeper.face_id in old:
+            return faces, None, None
+        if record is not None and record.face_id == keeper.face_id:
+            return faces, record, None
+        # No record of the picture this face holds: unchanged unless told to replace.
+        return faces, None, self.replace_pictures
+
+    def _items(
+        self,
+        upload: FaceUpload,
+        key: str,
+        values: list[str] | None,
+        faces: list[ServerFace],
+        verdict: bool | str | None,
+    ) -> list[SyncItem]:
+        group, line = upload.group_id, upload.line
+        if not faces:
+            return [SyncItem(SyncAction.ADD, key, group, line, upload=upload)]
+        keeper, extras = faces[0], faces[1:]
+        out: list[SyncItem] = []
+        if isinstance(verdict, str):
+            out.append(
+                SyncItem(SyncAction.INVALID, key, group, line, keeper.face_id, error=verdict)
+            )
+        elif keeper.face_id in self.old_faces:
+            # Only the old face of a replace is left: its add must be made again.
+            out.append(
+                SyncItem(
+                    SyncAction.REPLACE,
+                    key,
+                    group,
+                    line,
+                    keeper.face_id,
+                    keeper.group_id,
+                    ("picture",),
+                    upload,
+                )
+            )
+        elif verdict:
+            out.append(
+                SyncItem(
+                    SyncAction.REPLACE,
+                    key,
+                    group,
+                    line,
+                    keeper.face_id,
+                    keeper.group_id,
+                    ("picture",),
+                    upload,
+                )
+            )
+        else:
+            changed = tuple(differences(upload, values, keeper))
+            if keeper.group_id != group:
+                out.append(
+                    SyncItem(
+                        SyncAction.MOVE,
+                        key,
+                        group,
+                        line,
+                        keeper.face_id,
+                        keeper.group_id,
+                        changed,
+                        upload,
+                    )
+                )
+            elif changed:
+                out.append(
+                    SyncItem(
+                        SyncAction.UPDATE, key, group, line, keeper.face_id, None, changed, upload
+                    )
+                )
+            else:
+                out.append(SyncItem(SyncAction.UNCHANGED, key, group, line, keeper.face_id))
+        for extra in extras:
+            if extra.face_id in self.old_faces:
+                # A killed replace added the new face: its old one goes, prune or not.
+                self.old_faces.pop(extra.face_id)
+                out.append(
+                    SyncItem(
+                        SyncAction.DELETE,
+                        key,
+                        extra.group_id,
+                        line,
+                        extra.face_id,
+                        changes=("replaced",),
+                    )
+                )
+            else:
+                out.append(SyncItem(SyncAction.DUPLICATE, key, extra.group_id, line, extra.face_id))
+        return out
+
+    def _leftovers(self) -> list[SyncItem]:
+        """Faces of the target groups the manifest does not name: deletes with ``prune``;
+        without it, only the extra faces sharing a key are reported."""
+        out: list[SyncItem] = []
+        prune = self.prune and not self.unreadable
+        if self.prune and self.unreadable:
+            self._event(None, f"not pruning: {self.unreadable} manifest row(s) could not be read")
+        for key, faces in self.index.by_key.items():
+            if not in_shard(key, self.shard):
+                continue
+            mine = [f for f in faces if f.group_id in self.targets]
+            for n, face in enumerate(mine):
+                if face.face_id in self.old_faces:
+                    out.append(
+                        SyncItem(
+                            SyncAction.DELETE,
+                            key,
+                            face.group_id,
+                            None,
+                            face.face_id,
+                            changes=("replaced",),
+                        )
+                    )
+                elif prune:
+                    out.append(SyncItem(SyncAction.DELETE, key, face.group_id, None, face.face_id))
+                elif n > 0:
+                    out.append(
+                        SyncItem(SyncAction.DUPLICATE, key, face.group_id, None, face.face_id)
+                    )
+        if prune:
+            for face in self.index.keyless:
+                label = f"face:{face.face_id}"
+                if face.group_id in self.targets and in_shard(label, self.shard):
+                    out.append(
+                        SyncItem(SyncAction.DELETE, label, face.group_id, None, face.face_id)
+                    )
+        return out

@@ -1,0 +1,86 @@
+"""What the store holds, as sync needs it: every face of every group, by external key.
+
+Each group is listed once (pages fetched concurrently, by ``export_faces``). A face is kept
+as a small tuple (ids, name, gender, age range, custom values): never a picture, and no
+``Face`` record, so 100,000 faces cost a few tens of MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from ..models import Face
+from ._results import BulkEvent
+from .export import export_faces
+
+__all__ = ["ServerFace", "StoreIndex", "list_store"]
+
+
+@attrs.frozen(slots=True)
+class ServerFace:
+    """One face on the server, as far as sync compares it."""
+
+    face_id: str
+    group_id: str
+    name: str
+    gender: int | None
+    age_range: int | None
+    values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, face: Face, group_id: str) -> ServerFace:
+        """``face`` as listed in ``group_id`` (the group it was listed in is where it is)."""
+        return cls(
+            face.face_id,
+            group_id,
+            face.name,
+            None if face.gender is None else int(face.gender),
+            None if face.age_range is None or int(face.age_range) == 0 else int(face.age_range),
+            face.customer_values,
+        )
+
+
+@attrs.define
+class StoreIndex:
+    """The store's faces by key; ``keyless`` are those with an empty key slot."""
+
+    by_key: dict[str, list[ServerFace]] = attrs.field(factory=dict)
+    keyless: list[ServerFace] = attrs.field(factory=list)
+    groups: set[str] = attrs.field(factory=set)
+    pages: int = 0
+
+
+async def list_store(
+    client: Any,
+    group_ids: Sequence[str],
+    slot: int,
+    *,
+    concurrency: int,
+    on_event: Callable[[BulkEvent], None] | None = None,
+) -> StoreIndex:
+    """List each of ``group_ids`` once and index its faces by the value in ``slot``."""
+    index = StoreIndex(groups=set(group_ids))
+
+    def seen(event: BulkEvent) -> None:
+        if event.kind == "page":
+            index.pages += 1
+        if on_event is not None:
+            on_event(event)
+
+    for group_id in group_ids:
+        async for face in export_faces(
+            client,
+            group_id,
+            concurrency=concurrency,
+            on_event=seen,
+        ):
+            record = ServerFace.of(face, group_id)
+            key = face.customer_value(slot)
+            if key:
+                index.by_key.setdefault(key, []).append(record)
+            else:
+                index.keyless.append(record)
+    return index

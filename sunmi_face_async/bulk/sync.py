@@ -1,0 +1,264 @@
+"""``sync(client, items, external_key_slot=N)``: make groups match a manifest, by external key.
+
+The manifest (``FaceUpload`` rows, as ``read_manifest`` gives them) is the desired state,
+each row keyed by its ``external_key``, which the server holds in custom value slot
+``external_key_slot``. Every group of the store is listed once (concurrent pages), then each
+row is matched by key: **add** a key no face carries, **update** a face whose name, gender,
+age range or custom values differ, **move** a face that sits in another group of the store,
+**replace** a face whose picture changed since sync uploaded it (add the new face, then
+delete the old one), and with ``prune`` **delete** the faces of the target groups whose key
+the manifest does not hold, and the extra faces sharing one key (reported as duplicates
+without it). ``plan_only`` changes nothing and returns the plan.
+
+Applying keeps enroll's guarantees: the sync journal (SQLite) records each action before
+its request, a journal belongs to one job (another is refused naming the difference), an
+add whose outcome is unknown is reconciled by listing its group for the key, and a run
+killed at any point is finished by the next run, which re-plans from the server and so
+finds what landed. A sync right after a complete one plans nothing and sends no write.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from .. import RetryPolicy
+from ..models import CUSTOM_SLOTS
+from ._engine import BulkMap
+from ._policy import default_settle, job_identity
+from ._ratelimit import RateLimiter
+from ._results import BulkEvent
+from ._sync_apply import Applier
+from ._sync_journal import SyncJournal
+from ._sync_model import SyncAction, SyncItem, SyncReport
+from ._sync_plan import Planner
+from ._sync_store import list_store
+from .manifest import FaceUpload, ManifestError
+
+__all__ = ["SyncAction", "SyncItem", "SyncJournal", "SyncOptions", "SyncReport", "sync"]
+
+Entry = FaceUpload | ManifestError
+
+
+def _required_slot(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("external_key_slot is required: the custom slot holding each key")
+    if not 1 <= value <= CUSTOM_SLOTS:
+        raise ValueError(f"external_key_slot must be 1 to {CUSTOM_SLOTS}")
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} cannot be negative")
+
+
+def _shard(
+    instance: object, attribute: attrs.Attribute[Any], value: tuple[int, int] | None
+) -> None:
+    if value is not None and (value[1] < 1 or not 0 <= value[0] < value[1]):
+        raise ValueError("shard must be (k, n) with 0 <= k < n")
+
+
+def _exact(upper: float) -> float:
+    return upper  # the whole backoff, no jitter (as enroll waits)
+
+
+@attrs.frozen(kw_only=True)
+class SyncOptions:
+    """The options of ``sync`` (see there); validated once, a bad one raises ``ValueError``."""
+
+    external_key_slot: int = attrs.field(validator=_required_slot)
+    prune: bool = False
+    replace_pictures: bool = False
+    plan_only: bool = False
+    #: Target groups besides those the manifest rows name (what ``prune`` may empty).
+    groups: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    journal: str | os.PathLike[str] | SyncJournal | None = None
+    resume: bool | None = None
+    concurrency: int = attrs.field(default=16, validator=_at_least_one)
+    rate: float | None = None
+    shard: tuple[int, int] | None = attrs.field(default=None, validator=_shard)
+    settle: float | None = None
+    max_attempts: int = attrs.field(default=3, validator=_at_least_one)
+    retry_delay: float = attrs.field(default=0.25, validator=_not_negative)
+    reconcile_rounds: int = 3
+    job: Mapping[str, Any] | None = None
+    job_settings: Mapping[str, Any] | None = None
+    max_listed: int | None = 1000
+    on_item: Callable[[SyncItem], None] | None = None
+    on_event: Callable[[BulkEvent], None] | None = None
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            backoff_base=self.retry_delay,
+            backoff_cap=5.0,
+            max_retry_after=30.0,
+            jitter=_exact,
+        )
+
+
+async def sync(
+    client: Any,
+    items: Iterable[Entry] | AsyncIterable[Entry],
+    options: SyncOptions | None = None,
+    **keywords: Any,
+) -> SyncReport:
+    """Make the store's groups match ``items``; returns the plan (``plan_only``) or the
+    report of the applied sync.
+
+    The options come as keywords (``external_key_slot=``, ``prune=``,
+    ``replace_pictures=``, ``plan_only=``, ``journal=``, ``resume=``, ``concurrency=``,
+    ``shard=``, ...: the fields of ``SyncOptions``) or as one ``SyncOptions``.
+
+    ``journal`` (a path) keeps, per key, the sha256 of the picture sync uploaded, and the
+    actions in flight: run every sync of one job with the same journal. Without one, no
+    picture is known, so none counts as changed (unless ``replace_pictures``). A journal
+    records its job (store, key slot, shard, ``job``); another job's is refused with
+    ``JournalMismatchError``, and ``resume=True`` refuses a missing or empty journal.
+    ``shard=(k, n)`` takes the keys whose stable hash is k modulo n (``in_shard``), so n
+    processes with n journals share one manifest. An earlier run's actions in flight are
+    re-planned only ``settle`` seconds after they were sent (default: the client's timeout
+    plus 5 s), so an add still on the wire lands before the groups are listed.
+    """
+    if options is None:
+        options = SyncOptions(**keywords)
+    elif keywords:
+        raise TypeError(f"sync: pass options= or keywords, not both (got {', '.join(keywords)})")
+    return await _Run(client, options).run(items)
+
+
+class _Run:
+    def __init__(self, client: Any, options: SyncOptions) -> None:
+        self.client = client
+        self.options = options
+        self.report = SyncReport(plan_only=options.plan_only)
+        self.settle = default_settle(client) if options.settle is None else options.settle
+
+    def _open(self) -> tuple[SyncJournal, bool]:
+        given, opts = self.options.journal, self.options
+        journal = (
+            given
+            if isinstance(given, SyncJournal)
+            else SyncJournal("" if given is None else given, resume=opts.resume)
+        )
+        identity = job_identity(
+            self.client,
+            opts.external_key_slot,
+            opts.shard,
+            {"operation": "sync", **(opts.job or {})},
+        )
+        journal.open(identity, opts.job_settings)
+        return journal, not isinstance(given, SyncJournal)
+
+    async def run(self, items: Iterable[Entry] | AsyncIterable[Entry]) -> SyncReport:
+        started = anyio.current_time()
+        journal, owned = await anyio.to_thread.run_sync(self._open)
+        finished = False
+        try:
+            await self._run(journal, items)
+            finished = True
+        finally:
+            self.report.elapsed = anyio.current_time() - started
+            self.report.cancelled = not finished
+            if owned:
+                journal.close()
+        return self.report
+
+    def _keep(self, item: SyncItem) -> None:
+        """An item's end: counted by outcome, listed (without its manifest row) if it changes
+        something, handed to ``on_item``."""
+        report, opts = self.report, self.options
+        if item.outcome is not None:
+            report.outcomes[item.outcome.value] += 1
+        if item.action is not SyncAction.UNCHANGED:
+            room = opts.max_listed is None or len(report.items) < opts.max_listed
+            if room:
+                report.items.append(attrs.evolve(item, upload=None))
+        if opts.on_item is not None:
+            opts.on_item(item)
+
+    async def _run(
+        self, journal: SyncJournal, items: Iterable[Entry] | AsyncIterable[Entry]
+    ) -> None:
+        opts, report = self.options, self.report
+        left = await anyio.to_thread.run_sync(journal.in_flight)
+        wait = max((row.updated_at for row in left), default=0.0) + self.settle - time.time()
+        if left and wait > 0 and not opts.plan_only:
+            # An earlier run died with requests on the wire: let them land before listing.
+            await anyio.sleep(wait)
+        groups = [g.group_id for g in await self.client.groups.list()]
+        index = await list_store(
+            self.client, groups, opts.external_key_slot, concurrency=opts.concurrency
+        )
+        report.pages = index.pages
+        planner = Planner(
+            index,
+            journal,
+            opts.external_key_slot,
+            opts.shard,
+            set(opts.groups),
+            opts.prune,
+            opts.replace_pictures,
+            opts.on_event,
+            dry=opts.plan_only,
+        )
+        await planner.settle_in_flight(left)
+
+        async def counted() -> AsyncGenerator[SyncItem, None]:
+            async for item in planner.plan(items):
+                report.count(item.action)
+                if item.action is SyncAction.UNCHANGED or opts.plan_only:
+                    self._keep(item)
+                else:
+                    yield item
+
+        if opts.plan_only:
+            async for _ in counted():
+                pass
+        else:
+            await self._apply(journal, counted())
+        report.other_shards = planner.not_ours
+
+    async def _apply(self, journal: SyncJournal, planned: AsyncGenerator[SyncItem, None]) -> None:
+        opts = self.options
+        applier = Applier(
+            self.client,
+            journal,
+            opts.external_key_slot,
+            opts.prune,
+            opts.retry_policy,
+            self.report,
+            self.settle,
+        )
+        limiter = RateLimiter(opts.rate, 1) if opts.rate else None
+        engine: BulkMap[SyncItem, SyncItem] = BulkMap(
+            planned,
+            applier.apply,
+            concurrency=opts.concurrency,
+            slot_per_call=False,
+            limiter=limiter,
+        )
+        applier.engine = engine
+        async with engine as results:
+            async for item in results:
+                self._keep(item)
+        for _ in range(opts.reconcile_rounds):
+            if not applier.unknown_adds:
+                break
+            for item in await applier.reconcile():
+                self._keep(item)
+        for item in applier.give_up():
+            self._keep(item)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -115,6 +116,13 @@ class AsyncSunmiFace:
     them. ``transport`` plugs in any httpx transport, e.g. the fake cloud's or a MockTransport.
     """
 
+    #: While it holds a function (``sunmi_face_async.testing.mock_sunmi()`` sets it), every
+    #: client built in this context sends through the httpx transport that function returns,
+    #: whatever ``base_url``, ``transport`` or ``http_client`` it was given. None: no change.
+    transport_override: ClassVar[ContextVar[Callable[[], httpx.AsyncBaseTransport] | None]] = (
+        ContextVar("sunmi_face_async_transport_override", default=None)
+    )
+
     def __init__(
         self,
         app_id: str,
@@ -142,6 +150,9 @@ class AsyncSunmiFace:
         if max_connections < 1:
             raise ValidationError("max_connections", "must be at least 1")
         _check_options(timeout, retry, http_client, transport)
+        override = AsyncSunmiFace.transport_override.get()
+        if override is not None:  # inside testing.mock_sunmi(): this client talks to its fake
+            transport, http_client = override(), None
         shop = _shop_params(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,

@@ -4,11 +4,15 @@
 the gateway's signature, timestamp and nonce checks, push callbacks, and faults injected
 deterministically under a seed. Use it in-process (``cloud.client()`` or
 ``AsyncSunmiFace(..., transport=cloud.transport())``), over real HTTP in a subprocess
-(``FakeCloudServer``, or ``python -m sunmi_face_async.testing``), or through the pytest
-plugin ``sunmi_face_async.testing.plugin``.
+(``FakeCloudServer``, or ``python -m sunmi_face_async.testing``), in a thread of the test
+process (``ThreadedFakeServer``), through the pytest fixtures (loaded by pytest's entry
+point, ``sunmi_face_async.testing.plugin``), or intercepting every client built inside
+``mock_sunmi()``.
 """
 
+from ._mock import MockSunmi, mock_sunmi, mocked_cloud
 from ._state import FakeAPIError, Limits, MoveStrategy
+from ._threaded import ThreadedFakeServer
 from .fake import (
     DEFAULT_APP_ID,
     DEFAULT_APP_KEY,
@@ -34,6 +38,10 @@ __all__ = [
     "Fault",
     "Faults",
     "Limits",
+    "MockSunmi",
     "MoveStrategy",
     "PushRecord",
+    "ThreadedFakeServer",
+    "mock_sunmi",
+    "mocked_cloud",
 ]

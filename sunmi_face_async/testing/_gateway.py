@@ -30,6 +30,7 @@ class Gateway:
         window: float,
         clock: Callable[[], float],
         auth_failure: AuthFailure,
+        any_credentials: bool = False,
     ) -> None:
         if auth_failure not in ("code", "http401"):
             raise ValueError("auth_failure is 'code' or 'http401'")
@@ -37,6 +38,9 @@ class Gateway:
         self.window = window
         self.clock = clock
         self.auth_failure = auth_failure
+        #: Take any app_id and leave the sign unchecked (``mock_sunmi``: the client's key never
+        #: leaves it); the timestamp, nonce and store checks still apply.
+        self.any_credentials = any_credentials
         # The webhook's replay cache: entries expire with the window; the cap is far above
         # what a loopback benchmark can send in one window.
         self.nonces = ReplayCache(max_entries=5_000_000)
@@ -52,7 +56,7 @@ class Gateway:
             if not params.get(name):
                 raise FakeAPIError(5020, f"missing parameter {name}")
         app_key = self.apps.get(params["app_id"])
-        if app_key is None:
+        if app_key is None and not self.any_credentials:
             raise FakeAPIError(5041, "invalid integrator")
         stamp = params["timestamp"]
         if not (stamp.isascii() and stamp.isdigit()):
@@ -60,7 +64,10 @@ class Gateway:
         nonce = params["random"]
         if not is_valid_nonce(nonce):
             raise self._auth_error(5092, "random must be 6 to 10 characters of [A-Za-z0-9]")
-        if not verify_sign(params, app_key):
+        if self.any_credentials:
+            if not params.get("sign"):
+                raise FakeAPIError(5020, "missing parameter sign")
+        elif app_key is None or not verify_sign(params, app_key):
             raise self._auth_error(5090, "signature mismatch")
         now = self.clock()
         if abs(now - int(stamp)) > self.window:

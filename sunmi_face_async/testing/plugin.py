@@ -1,25 +1,37 @@
 """Pytest fixtures for projects that test their code against the fake cloud.
 
-Enable it in a ``conftest.py`` with ``pytest_plugins = ["sunmi_face_async.testing.plugin"]``.
+pytest loads them by itself wherever the package is installed (the ``pytest11`` entry point
+named ``sunmi_face_async``); ``-p no:sunmi_face_async`` turns them off, and
+``pytest_plugins = ["sunmi_face_async.testing.plugin"]`` in a ``conftest.py`` still works
+(with the entry point or without it).
 
 - ``sunmi_cloud``: a fresh :class:`~sunmi_face_async.testing.FakeSunmiCloud` per test (push
   retries without delays).
 - ``sunmi_client``: an ``AsyncSunmiFace`` bound to ``sunmi_cloud`` in-process, closed after
   the test. It is an async fixture: it needs pytest-asyncio (or anyio's pytest plugin).
+- ``sunmi_server``: a :class:`~sunmi_face_async.testing.ThreadedFakeServer` for the session,
+  the fake over HTTP on loopback (uvicorn in a thread), stopped at the end.
+- ``sunmi_env``: the ``SUNMI_*`` variables pointing at ``sunmi_server`` (a store of the
+  test's own), so code that calls ``AsyncSunmiFace.from_env()`` itself reaches the fake. The
+  server's faults are put back to none after the test.
 
-The fake is imported inside the fixtures, so enabling the plugin costs nothing and a missing
-``fake`` extra is reported only by a test that uses it.
+Nothing of the fake is imported until a fixture is used, so the plugin costs nothing and a
+missing ``fake`` extra is reported only by a test that uses one, naming what to install.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import importlib.util
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from .. import AsyncSunmiFace
+    from ._threaded import ThreadedFakeServer
     from .fake import FakeSunmiCloud
 
 try:  # pytest-asyncio's decorator also works in its strict mode
@@ -27,22 +39,35 @@ try:  # pytest-asyncio's decorator also works in its strict mode
 except ImportError:  # pragma: no cover - anyio's plugin runs plain async fixtures
     _async_fixture = pytest.fixture  # type: ignore[assignment]
 
+__all__ = ["sunmi_client", "sunmi_cloud", "sunmi_env", "sunmi_server"]
 
-def _new_cloud() -> FakeSunmiCloud:
-    try:
-        from .fake import FakeSunmiCloud
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "the sunmi_cloud fixture needs the fake cloud's extra: "
-            "pip install 'sunmi-face-async[fake]'"
-        ) from exc
-    return FakeSunmiCloud(push_retry_delays=(0.0, 0.0, 0.0, 0.0))
+#: What each fixture needs from the ``fake`` extra (module names).
+_NEEDS = {"in_process": ("starlette", "python_multipart"), "http": ("uvicorn",)}
+#: The variables ``from_env`` reads; ``sunmi_env`` sets the first four and unsets the last.
+_ENV_NAMES = ("SUNMI_APP_ID", "SUNMI_APP_KEY", "SUNMI_SHOP_NO", "SUNMI_BASE_URL", "SUNMI_SHOP_ID")
+#: One store per test that uses ``sunmi_env``, so tests sharing the server see only their own.
+_shop_numbers = itertools.count(990_000_000_001)
+
+
+def _require_fake(fixture: str, *kinds: str) -> None:
+    """Fail the test (not the session) naming the missing modules of the ``fake`` extra."""
+    wanted = [name for kind in kinds for name in _NEEDS[kind]]
+    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.fail(
+            f"the {fixture} fixture needs the fake cloud's extra (missing: {', '.join(missing)}):"
+            " pip install 'sunmi-face-async[fake]'",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
 def sunmi_cloud() -> FakeSunmiCloud:
     """A fresh in-memory SUNMI cloud with the default test credentials."""
-    return _new_cloud()
+    _require_fake("sunmi_cloud", "in_process")
+    from .fake import FakeSunmiCloud
+
+    return FakeSunmiCloud(push_retry_delays=(0.0, 0.0, 0.0, 0.0))
 
 
 @_async_fixture
@@ -51,3 +76,34 @@ async def sunmi_client(sunmi_cloud: FakeSunmiCloud) -> AsyncIterator[AsyncSunmiF
     client: Any = sunmi_cloud.client()
     async with client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def sunmi_server() -> Iterator[ThreadedFakeServer]:
+    """The fake over HTTP on loopback for the whole session (uvicorn in a thread)."""
+    _require_fake("sunmi_server", "in_process", "http")
+    from ._threaded import ThreadedFakeServer
+    from .fake import FakeSunmiCloud
+
+    cloud = FakeSunmiCloud(push_retry_delays=(0.0, 0.0, 0.0, 0.0))
+    with ThreadedFakeServer(cloud) as server:
+        yield server
+
+
+@pytest.fixture
+def sunmi_env(
+    sunmi_server: ThreadedFakeServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """``SUNMI_*`` set to reach ``sunmi_server`` with a store of this test's own; returned."""
+    from .faults import Faults
+
+    env = sunmi_server.env(shop_no=str(next(_shop_numbers)))
+    for name in _ENV_NAMES:
+        if name in os.environ and name not in env:
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield env
+    finally:
+        sunmi_server.cloud.faults = Faults()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import warnings
@@ -22,6 +21,7 @@ import anyio.abc
 import httpx
 from anyio.streams.text import TextReceiveStream
 
+from ._threaded import listen_socket
 from .fake import DEFAULT_APP_ID, DEFAULT_APP_KEY, DEFAULT_SHOP_NO, FakeSunmiCloud
 from .options import argv_for
 
@@ -44,15 +44,9 @@ def serve(
 
     from ._app import API_PREFIX, HideDroppedConnections
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on such sockets, and without
-    # it Nagle's algorithm adds ~40 ms to every answer.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    sock = listen_socket(host, port)
     bound_port = sock.getsockname()[1]
-    url_host = f"[{host}]" if family == socket.AF_INET6 else host
+    url_host = f"[{host}]" if ":" in host else host
     say = announce or (lambda line: print(line, flush=True))
     say(f"base_url=http://{url_host}:{bound_port}{API_PREFIX}")
     say(f"app_id={cloud.app_id}")

@@ -6,6 +6,7 @@ and push-callback checks in :mod:`sunmi_face_async.webhook`.
 """
 
 from ._client import PRODUCTION_URL, UAT_URL, AsyncSunmiFace
+from ._events import AttemptRecord
 from ._retry import NO_RETRY, RetryPolicy
 from ._validate import MAX_PAGE_SIZE
 from ._version import __version__
@@ -14,9 +15,11 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ClientLoopError,
     ConflictError,
     DatabaseError,
     DataNotFoundError,
+    DeadlineExceededError,
     DefaultGroupDeleteError,
     DefaultGroupUpdateError,
     FaceNotInGroupError,
@@ -54,12 +57,15 @@ __all__ = [
     "APIError",
     "AgeRange",
     "AsyncSunmiFace",
+    "AttemptRecord",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientLoopError",
     "ConflictError",
     "DataNotFoundError",
     "DatabaseError",
+    "DeadlineExceededError",
     "DefaultGroupDeleteError",
     "DefaultGroupUpdateError",
     "Face",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ClassVar, cast
@@ -13,6 +13,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._backend import resolve_backend
+from ._events import AttemptHook, signals_for
+from ._logging import configure_from_env
+from ._options import check_deadline, derive, retries_switched
 from ._retry import RetryPolicy
 from ._transport import Transport, _Secret, has_surrogate
 from ._validate import text
@@ -108,12 +112,24 @@ def _check_options(timeout: object, retry: object, http_client: object, transpor
         raise ValidationError("transport", "give either http_client or transport, not both")
 
 
+class _Unset:
+    """The default of an option that was not given (None means "none" for a deadline)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
 class AsyncSunmiFace:
     """An async client for one shop of the SUNMI face API.
 
     Use it as an async context manager (or call ``aclose``). It owns its connections unless
     ``http_client`` is given; ``with_shop`` returns a client for another shop that shares
     them. ``transport`` plugs in any httpx transport, e.g. the fake cloud's or a MockTransport.
+    ``backend`` picks the HTTP library of owned connections: ``"httpx"`` (default, or
+    ``SUNMI_BACKEND``), ``"aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) or ``"auto"``.
     """
 
     #: While it holds a function (``sunmi_face_async.testing.mock_sunmi()`` sets it), every
@@ -136,6 +152,8 @@ class AsyncSunmiFace:
         max_connections: int = 16,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        backend: str | None = None,
+        on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
     ) -> None:
         try:
             key = _take_key(app_key)
@@ -150,20 +168,25 @@ class AsyncSunmiFace:
         if max_connections < 1:
             raise ValidationError("max_connections", "must be at least 1")
         _check_options(timeout, retry, http_client, transport)
+        configure_from_env()  # SUNMI_LOG=debug|info
+        signals = signals_for(on_attempt)
         override = AsyncSunmiFace.transport_override.get()
         if override is not None:  # inside testing.mock_sunmi(): this client talks to its fake
             transport, http_client = override(), None
+        chosen = resolve_backend(backend, own_connections=http_client is None and transport is None)
         shop = _shop_params(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,
             key,
             base_url=base_url,
             timeout=timeout,
-            retry=retry or RetryPolicy(),
+            retry=retries_switched(retry or RetryPolicy()),
             max_connections=max_connections,
             http_client=http_client,
             transport=transport,
+            backend=chosen,
         )
+        transport_.signals = signals
         self._init(transport_, shop, owner=True)
 
     def _init(self, transport: Transport, shop: dict[str, str], *, owner: bool) -> None:
@@ -196,6 +219,40 @@ class AsyncSunmiFace:
         clone._init(self._transport, _shop_params(sunmi_shop_no, shop_id), owner=False)
         return clone
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float | _Unset | None = _UNSET,
+    ) -> AsyncSunmiFace:
+        """A client for the same shop and connections whose calls use these options.
+
+        ``timeout`` replaces the per-attempt timeout, ``retry`` the retry policy (None keeps
+        this client's). ``deadline`` (seconds) bounds each call with all its retries: an
+        attempt in flight is cut off when it comes, no retry starts that could not end before
+        it, and the call raises ``DeadlineExceededError`` (a ``RequestTimeout``). Each call
+        gets the whole deadline; ``deadline=None`` removes one set before.
+
+        Like ``with_shop``, it is cheap (no new connections) and closing it does nothing; the
+        two chain in either order. Use one per request handler::
+
+            api = client.with_shop(sunmi_shop_no=shop).with_options(deadline=2.0)
+        """
+        _check_options(
+            self.timeout if timeout is None else timeout, retry, http_client=None, transport=None
+        )
+        clone = object.__new__(type(self))
+        transport = derive(
+            self._transport,
+            timeout=timeout,
+            retry=retry,
+            deadline=None if isinstance(deadline, _Unset) else check_deadline(deadline),
+            set_deadline=not isinstance(deadline, _Unset),
+        )
+        clone._init(transport, self._shop, owner=False)
+        return clone
+
     @property
     def app_id(self) -> str:
         return self._transport.app_id
@@ -208,6 +265,16 @@ class AsyncSunmiFace:
     def timeout(self) -> float | httpx.Timeout:
         """The request timeout the owned clients use (the bulk layer sizes waits by it)."""
         return self._transport.timeout
+
+    @property
+    def deadline(self) -> float | None:
+        """The seconds each call may take with its retries (``with_options``); None: none."""
+        return self._transport.deadline
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy calls use (after ``SUNMI_RETRIES``)."""
+        return self._transport.retry
 
     @property
     def shop(self) -> Mapping[str, str]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import urllib.request
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import anyio
 import httpx
@@ -23,7 +24,7 @@ import httpx
 from ._attempt import Closed, DeadlineExceeded, Progress, attempt_limit
 from ._version import __version__
 
-__all__ = ["CONNECTIONS_PER_POOL", "MAX_RESPONSE_BYTES", "Closed", "Pools", "Progress"]
+__all__ = ["CONNECTIONS_PER_POOL", "MAX_RESPONSE_BYTES", "Closed", "Pools", "Progress", "Reply"]
 
 #: The most connections one owned pool gets. Measured on 2 cores at 64 requests in flight,
 #: pools of 4 cost about half the client CPU per request of pools of 16 under load.
@@ -35,7 +36,21 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 KEEPALIVE_EXPIRY = 4.0
 #: How long ``aclose`` waits for cancelled calls to unwind before closing the pools.
 CLOSE_GRACE = 1.0
-_HEADERS = {"User-Agent": f"sunmi-face-async/{__version__}", "Accept": "application/json"}
+HEADERS = {"User-Agent": f"sunmi-face-async/{__version__}", "Accept": "application/json"}
+
+
+class Reply(Protocol):
+    """What the transport reads of an answer: an ``httpx.Response`` or the aiohttp backend's
+    lighter record."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def pool_sizes(max_connections: int) -> list[int]:
@@ -46,7 +61,7 @@ def pool_sizes(max_connections: int) -> list[int]:
     return [base + 1 if index < extra else base for index in range(count)]
 
 
-def _environment_proxy(base_url: str) -> str | None:
+def environment_proxy(base_url: str) -> str | None:
     """The proxy the environment (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) names for
     ``base_url``, as ``httpx.AsyncClient`` would honour it."""
     url = httpx.URL(base_url)
@@ -99,7 +114,7 @@ class Pools:
         """Pools of our own, sharing one TLS context: each context loads the CA bundle
         again (about 35 ms apiece), and verification stays on."""
         tls = httpx.create_ssl_context()
-        proxy = _environment_proxy(base_url)
+        proxy = environment_proxy(base_url)
         pools: list[httpx.AsyncBaseTransport] = [
             httpx.AsyncHTTPTransport(
                 verify=tls,
@@ -122,9 +137,13 @@ class Pools:
     def progress(self) -> Progress:
         return Progress(traced=self._traced, connect_timeout=self._connect_timeout)
 
-    def build(
-        self, url: httpx.URL, content: bytes, content_type: str, progress: Progress
-    ) -> httpx.Request:
+    def url(self, text: str) -> Any:
+        """``text`` parsed once into the URL type this backend sends to (the transport keeps
+        one per endpoint)."""
+        return httpx.URL(text)
+
+    def build(self, url: Any, content: bytes, content_type: str, progress: Progress) -> Any:
+        """One attempt's request, in the form ``send`` takes (here an ``httpx.Request``)."""
         if self.client is not None:
             return self.client.build_request(
                 "POST",
@@ -133,13 +152,11 @@ class Pools:
                 headers={"Content-Type": content_type},
                 extensions={"trace": progress.trace},
             )
-        headers = {**_HEADERS, "Content-Type": content_type}
+        headers = {**HEADERS, "Content-Type": content_type}
         extensions = {"timeout": self._extensions, "trace": progress.trace}
         return httpx.Request("POST", url, content=content, headers=headers, extensions=extensions)
 
-    async def send(
-        self, request: httpx.Request, progress: Progress
-    ) -> tuple[httpx.Response, bytes | None]:
+    async def send(self, request: Any, progress: Progress) -> tuple[Reply, bytes | None]:
         """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES.
 
         Raises ``httpx.PoolTimeout`` when no connection frees up within the pool timeout,
@@ -207,7 +224,7 @@ class Pools:
         if not self._scopes and self._idle is not None:
             self._idle.set()
 
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | None]:
+    async def _exchange(self, request: Any) -> tuple[Reply, bytes | None]:
         index = 0
         busy = self._busy
         if len(busy) > 1:
@@ -242,6 +259,9 @@ class Pools:
             self._idle = anyio.Event()
             with anyio.move_on_after(CLOSE_GRACE):
                 await self._idle.wait()
+        await self._close_pools()
+
+    async def _close_pools(self) -> None:
         for pool in self.pools:
             await pool.aclose()
 

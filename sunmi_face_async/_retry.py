@@ -57,12 +57,20 @@ class RetryPolicy:
     ``timeout=30`` (limit 30, and 61 when a connection is opened): at most
     4 * (30 + 61) + 3 * 60 = 544 s, and 4 * 60 + 3 * 60 = 420 s when the server answers each
     connection attempt promptly. A call that is never retried ends within pool + attempt.
+
+    ``total`` (seconds, None for none) bounds a whole call with all its retries, as a call
+    deadline does (``AsyncSunmiFace.with_options(deadline=...)``; the smaller of the two
+    applies): no attempt or wait starts that could not end before it, an attempt in flight is
+    cut off when it comes, and the call raises ``DeadlineExceededError``.
+    ``RetryPolicy.none()`` is the policy of one attempt; ``SUNMI_RETRIES=0`` in the
+    environment turns retries off for every client built while it is set.
     """
 
     max_attempts: int = 4
     backoff_base: float = 0.25
     backoff_cap: float = 8.0
     max_retry_after: float = 60.0
+    total: float | None = None
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=anyio.sleep, repr=False)
     jitter: Callable[[float], float] = attrs.field(default=_full_jitter, repr=False)
 
@@ -71,12 +79,25 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap < 0:
             raise ValueError("backoff times cannot be negative")
+        if self.total is not None and (
+            isinstance(self.total, bool) or not 0 < self.total < math.inf
+        ):
+            raise ValueError(
+                f"total must be a positive, finite number of seconds; got {self.total!r}"
+            )
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        """One attempt, no retry: errors surface at once (for tests and strict callers)."""
+        return cls(max_attempts=1)
 
     def longest_call(self, *, attempt: float, pool_wait: float) -> float:
         """The most seconds a call can take when one attempt takes at most ``attempt`` and
         waiting for a connection at most ``pool_wait`` (see the class docstring)."""
         wait = max(self.backoff_cap, self.max_retry_after)
-        return self.max_attempts * (pool_wait + attempt) + (self.max_attempts - 1) * wait
+        longest = self.max_attempts * (pool_wait + attempt) + (self.max_attempts - 1) * wait
+        # A total cuts the call off, but an attempt opening a connection ends only after it.
+        return longest if self.total is None else min(longest, self.total + attempt)
 
     def backoff(self, retry_number: int) -> float:
         """The jittered wait before retry ``retry_number`` (1 for the first retry)."""

@@ -20,8 +20,12 @@ from urllib.parse import quote_plus
 import httpx
 
 from ._convert import parse_int_text
+from ._deadline import start_budget
 from ._endpoints import Endpoint
-from ._pools import MAX_RESPONSE_BYTES, Closed, Pools
+from ._events import CallWatch, Signals, log_attempt
+from ._lifecycle import LoopHome
+from ._options import bound_attempt
+from ._pools import MAX_RESPONSE_BYTES, Closed, Pools, Reply
 from ._retry import Failure, RetryPolicy, next_delay, parse_retry_after
 from .errors import (
     APIError,
@@ -84,6 +88,7 @@ class Transport:
         max_connections: int,
         http_client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
+        backend: str = "httpx",
     ) -> None:
         self.app_id = app_id
         self._key = key
@@ -95,9 +100,17 @@ class Transport:
             self.connections = Pools([], timeout=http_client.timeout, client=http_client)
         elif transport is not None:
             self.connections = Pools([transport], timeout=timeout)
+        elif backend == "aiohttp":
+            from ._aiohttp import AiohttpPools  # imported only when chosen: an optional extra
+
+            self.connections = AiohttpPools(max_connections, timeout, self.base_url)
         else:
             self.connections = Pools.owned(max_connections, timeout, self.base_url)
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[str, Any] = {}  # per endpoint, parsed by the backend
+        self.deadline: float | None = None  # a call's deadline (with_options)
+        self.call_timeout: httpx.Timeout | None = None  # a per-call timeout (with_options)
+        self.signals: Signals | None = None  # on_attempt hooks and tracing (_events)
+        self.home = LoopHome(bound=transport is None)  # the event loop the connections are on
 
     @property
     def pool_count(self) -> int:
@@ -116,14 +129,30 @@ class Transport:
     ) -> Any:
         """Send one call (with retries) and return the envelope's ``data``.
 
-        Each attempt is bounded by the pools' total limit; see ``RetryPolicy`` for the bound
-        on a whole call.
+        Each attempt is bounded by the pools' total limit, cut to what is left of the call's
+        deadline; see ``RetryPolicy`` for the bound on a whole call. With hooks or tracing
+        the call runs watched (``_events``).
         """
+        self.home.check()
+        if self.signals is None:
+            return await self._attempts(endpoint, params, shop, pic, None)
+        with self.signals.watch(endpoint) as watch:
+            return await self._attempts(endpoint, params, shop, pic, watch)
+
+    async def _attempts(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, object],
+        shop: Mapping[str, str],
+        pic: bytes | None,
+        watch: CallWatch | None,
+    ) -> Any:
         business = self.business(params, shop)
         url = self._urls.get(endpoint.path)
         if url is None:
-            url = self._urls[endpoint.path] = httpx.URL(self.base_url + endpoint.path)
+            url = self._urls[endpoint.path] = self.connections.url(self.base_url + endpoint.path)
         attempt = quick_retries = 0
+        budget = start_budget(self.deadline, self.retry.total)
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -133,17 +162,22 @@ class Transport:
             status: int | None = None
             code: int | None = None
             error: SunmiError | None
+            limit = None
+            if budget is not None or self.call_timeout is not None:
+                limit = bound_attempt(self, budget, request, progress)
             try:
-                response, body = await self.connections.send(request, progress)
+                response, body = await self.connections.send(request, progress, limit)
             except httpx.HTTPError as exc:
                 failure, error = _classify_exception(exc, endpoint)
             else:
                 status = response.status_code
                 data, code, failure, error = _interpret(response, body, endpoint)
             if error is None:
-                self._log(endpoint, attempt, status, code, started)
+                self._log(watch, endpoint, attempt, status, code, started, None)
                 return data
-            self._log(endpoint, attempt, status, code, started)
+            self._log(watch, endpoint, attempt, status, code, started, error)
+            if budget is not None:
+                budget.judge(error, attempt, endpoint)  # raises when the deadline cut it
             retry_after = getattr(error, "retry_after", None)
             delay = next_delay(
                 failure,
@@ -155,6 +189,8 @@ class Transport:
             )
             if delay is None:
                 raise error
+            if budget is not None:
+                budget.check_retry(delay, error, attempt, endpoint)
             if failure in (Failure.CLOCK, Failure.NONCE):
                 quick_retries += 1
             logger.debug("%s: retrying in %.3f s after %s", endpoint.path, delay, failure.value)
@@ -218,18 +254,20 @@ class Transport:
                 )
         return content, content_type
 
+    @staticmethod
     def _log(
-        self, endpoint: Endpoint, attempt: int, status: int | None, code: int | None, started: float
+        watch: CallWatch | None,
+        endpoint: Endpoint,
+        attempt: int,
+        status: int | None,
+        code: int | None,
+        started: float,
+        error: SunmiError | None,
     ) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "POST %s attempt=%d http_status=%s code=%s elapsed_ms=%.1f",
-                endpoint.path,
-                attempt,
-                status if status is not None else "-",
-                code if code is not None else "-",
-                (time.perf_counter() - started) * 1000,
-            )
+        if watch is not None:
+            watch.attempt(attempt, status, code, started, error)
+        elif logger.isEnabledFor(logging.DEBUG):
+            log_attempt(endpoint, attempt, status, code, time.perf_counter() - started)
 
 
 def _form(fields: Mapping[str, str]) -> bytes:
@@ -309,7 +347,7 @@ def _envelope(content: bytes) -> tuple[int, str, Any] | None:
 
 
 def _interpret(
-    response: httpx.Response, content: bytes | None, endpoint: Endpoint
+    response: Reply, content: bytes | None, endpoint: Endpoint
 ) -> tuple[Any, int | None, Failure, SunmiError | None]:
     """Split a response into ``(data, code, failure, error)``; ``error`` is None on success."""
     status = response.status_code

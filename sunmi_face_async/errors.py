@@ -14,9 +14,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientLoopError",
     "ConflictError",
     "DataNotFoundError",
     "DatabaseError",
+    "DeadlineExceededError",
     "DefaultGroupDeleteError",
     "DefaultGroupUpdateError",
     "FaceNotInGroupError",
@@ -75,6 +77,42 @@ class TransportError(SunmiError):
 
 class RequestTimeout(TransportError):
     """The request timed out (connecting, writing, reading or waiting for a connection)."""
+
+
+class DeadlineExceededError(RequestTimeout):
+    """The call's deadline ran out: the whole call, with all its retries, took too long.
+
+    The deadline is ``with_options(deadline=...)`` or the retry policy's ``total``. It is
+    raised when the deadline cut an attempt short, and when the retry the call would make next
+    (its wait and a new attempt) could not finish before the deadline. ``deadline`` is the
+    bound in seconds, ``attempts`` the number of attempts made, ``last_error`` the error of
+    the last attempt when it did not time out (also its ``__cause__``). ``sent`` is True when
+    any attempt may have been applied: then the outcome is unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        sent: bool,
+        deadline: float,
+        attempts: int,
+        last_error: SunmiError | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, sent=sent)
+        self.deadline = deadline
+        self.attempts = attempts
+        self.last_error = last_error
+
+
+class ClientLoopError(SunmiError, RuntimeError):
+    """The client was used on another event loop than the one its connections were opened on.
+
+    Connections belong to the event loop that opened them: a client kept across two
+    ``asyncio.run()`` calls (or shared between threads) cannot use them. Make one client per
+    application, opened in its lifespan (or per ``asyncio.run``), and close it there.
+    """
 
 
 class ClientClosedError(TransportError, RuntimeError):

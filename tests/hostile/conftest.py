@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, RetryPolicy
+from tests._backends import parametrize_wire_modules, use_backend
 from tests._reference import reference_sign
 
 APP_KEY = "hostile-test-key-0123456789"
@@ -94,3 +95,17 @@ class Harness:
 @pytest.fixture(scope="session")
 def harness() -> Harness:
     return Harness()
+
+
+# Backend parametrization: these modules build clients that own real connections, so each
+# of their tests runs once per HTTP backend (the others stay on httpx).
+WIRE_MODULES = ("test_close", "test_deadlines", "test_arguments", "test_pagination")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_wire_modules(metafunc, WIRE_MODULES)
+
+
+@pytest.fixture(autouse=True)
+def wire_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    return use_backend(request, monkeypatch)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests._backends import parametrize_wire_modules, use_backend
+
 CANARY = "CANARY-7f3a9c51e2-app-key"
 # A distinctive fragment: catches a key that was truncated, quoted or re-encoded around it.
 FRAGMENT = "7f3a9c51e2"
@@ -53,3 +55,22 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Any:
     """Capture every logger at DEBUG (httpx and httpcore included)."""
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+# Backend parametrization: these modules build clients that own real connections, so each
+# of their tests runs once per HTTP backend (the others stay on httpx).
+WIRE_MODULES = ("test_tls", "test_surrogates", "test_canary_key")
+# They read httpx's pools' TLS contexts; tests/core/test_backend.py checks aiohttp's.
+HTTPX_ONLY = (
+    "test_owned_clients_verify_certificates_and_host_names",
+    "test_from_env_client_verifies_too",
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_wire_modules(metafunc, WIRE_MODULES, HTTPX_ONLY)
+
+
+@pytest.fixture(autouse=True)
+def wire_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    return use_backend(request, monkeypatch)

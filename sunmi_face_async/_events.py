@@ -1,0 +1,174 @@
+"""Signals a caller can watch: one record per attempt for metrics hooks, the debug log line,
+and the call's OpenTelemetry span (``_tracing``), none of them holding a secret.
+
+A record says what happened to one attempt: which endpoint, which attempt, the HTTP status
+and vendor code when an answer came, how long it took, whether the request may have reached
+the server and whether its outcome is unknown, and the error's class name. It never holds
+the parameters, the body, the app_key or the sign.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from . import _tracing
+from ._endpoints import Endpoint
+from .errors import APIError, SunmiError, TransportError, ValidationError
+
+__all__ = ["AttemptHook", "AttemptRecord", "CallWatch", "Signals", "log_attempt", "signals_for"]
+
+logger = logging.getLogger("sunmi_face_async")
+
+
+@attrs.frozen
+class AttemptRecord:
+    """What happened to one attempt of a call (given to ``on_attempt`` hooks).
+
+    ``latency`` is in seconds, from signing the attempt to its answer or failure. ``sent`` is
+    False only when the request surely never reached the server; ``outcome_unknown`` is True
+    when it may have been applied without an answer saying so. ``error`` is the class name of
+    the attempt's error (``"RequestTimeout"``, ``"ServerError"``...), None when it succeeded.
+    """
+
+    endpoint: str
+    attempt: int
+    http_status: int | None
+    code: int | None
+    latency: float
+    sent: bool
+    outcome_unknown: bool
+    error: str | None
+
+
+AttemptHook = Callable[[AttemptRecord], object]
+
+
+def _check_hooks(on_attempt: object) -> tuple[AttemptHook, ...]:
+    """``on_attempt`` as a tuple of plain callables, refused when it is anything else."""
+    if on_attempt is None:
+        return ()
+    hooks = on_attempt if isinstance(on_attempt, Sequence) else (on_attempt,)
+    for hook in hooks:
+        if not callable(hook):
+            raise ValidationError("on_attempt", "must be a callable or a list of callables")
+        if inspect.iscoroutinefunction(hook):
+            raise ValidationError(
+                "on_attempt", "must be a plain function: hooks are called synchronously"
+            )
+    return tuple(hooks)
+
+
+class Signals:
+    """A client's hooks and tracer; the transport asks it to watch each call."""
+
+    __slots__ = ("hooks", "tracer")
+
+    def __init__(self, hooks: tuple[AttemptHook, ...], tracer: Any) -> None:
+        self.hooks = hooks
+        self.tracer = tracer
+
+    @contextmanager
+    def watch(self, endpoint: Endpoint) -> Iterator[CallWatch]:
+        """A :class:`CallWatch` for one call, inside the call's span when tracing is on."""
+        call = CallWatch(self.hooks, endpoint)
+        if self.tracer is None:
+            yield call
+            return
+        with _tracing.call_span(self.tracer, endpoint.path) as span:
+            try:
+                yield call
+            except BaseException as exc:
+                _tracing.failed(span, exc)
+                raise
+            finally:
+                _tracing.finish(span, call.attempts, call.http_status, call.code)
+
+
+def signals_for(on_attempt: object) -> Signals | None:
+    """The signals of a client with these hooks; None when there is nothing to tell."""
+    hooks = _check_hooks(on_attempt)
+    tracer = _tracing.tracer()
+    if not hooks and tracer is None:
+        return None
+    return Signals(hooks, tracer)
+
+
+class CallWatch:
+    """One call's attempts as they end: logged, handed to the hooks, kept for the span."""
+
+    __slots__ = ("attempts", "code", "endpoint", "hooks", "http_status")
+
+    def __init__(self, hooks: tuple[AttemptHook, ...], endpoint: Endpoint) -> None:
+        self.hooks = hooks
+        self.endpoint = endpoint
+        self.attempts = 0
+        self.http_status: int | None = None
+        self.code: int | None = None
+
+    def attempt(
+        self,
+        attempt: int,
+        status: int | None,
+        code: int | None,
+        started: float,
+        error: SunmiError | None,
+    ) -> None:
+        self.attempts = attempt
+        self.http_status = status
+        self.code = code
+        latency = time.perf_counter() - started
+        log_attempt(self.endpoint, attempt, status, code, latency)
+        if not self.hooks:
+            return
+        sent, unknown = _reach(error)
+        record = AttemptRecord(
+            endpoint=self.endpoint.path,
+            attempt=attempt,
+            http_status=status,
+            code=code,
+            latency=latency,
+            sent=sent,
+            outcome_unknown=unknown,
+            error=None if error is None else type(error).__name__,
+        )
+        for hook in self.hooks:
+            try:
+                hook(record)
+            except Exception as exc:  # a metrics hook must never break the call
+                logger.warning(
+                    "on_attempt hook %r raised %s; the call goes on",
+                    getattr(hook, "__qualname__", type(hook).__name__),
+                    type(exc).__name__,
+                    exc_info=True,
+                )
+
+
+def _reach(error: SunmiError | None) -> tuple[bool, bool]:
+    """``(sent, outcome_unknown)`` of an attempt that ended with ``error``."""
+    if isinstance(error, TransportError):
+        return error.sent, error.outcome_unknown
+    if isinstance(error, APIError):
+        return True, error.outcome_unknown
+    return True, False  # an answer came (a success, or one that was not a SUNMI envelope)
+
+
+def log_attempt(
+    endpoint: Endpoint, attempt: int, status: int | None, code: int | None, latency: float
+) -> None:
+    """The attempt's debug line (nothing but numbers and the path)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "POST %s attempt=%d http_status=%s code=%s elapsed_ms=%.1f",
+            endpoint.path,
+            attempt,
+            status if status is not None else "-",
+            code if code is not None else "-",
+            latency * 1000,
+        )

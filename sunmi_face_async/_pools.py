@@ -156,13 +156,21 @@ class Pools:
         extensions = {"timeout": self._extensions, "trace": progress.trace}
         return httpx.Request("POST", url, content=content, headers=headers, extensions=extensions)
 
-    async def send(self, request: Any, progress: Progress) -> tuple[Reply, bytes | None]:
+    async def send(
+        self, request: Any, progress: Progress, limit: float | None = None
+    ) -> tuple[Reply, bytes | None]:
         """The response and its body; the body is None when it is over MAX_RESPONSE_BYTES.
 
         Raises ``httpx.PoolTimeout`` when no connection frees up within the pool timeout,
         ``DeadlineExceeded`` past the attempt's total limit and ``Closed`` once the client
-        is closed.
+        is closed. ``limit`` (seconds, ``math.inf`` for none) replaces the attempt's total
+        limit and caps the pool wait: a per-call timeout or what is left of a call deadline.
         """
+        pool_wait = self._pool_wait
+        if limit is None:
+            limit = self.limit
+        elif pool_wait is None or pool_wait > limit:
+            pool_wait = limit
         if self.closed:
             raise Closed("the client has been closed; open a new AsyncSunmiFace", sent=False)
         # One cancel scope per attempt (they cost several µs each): its deadline is first
@@ -175,9 +183,7 @@ class Pools:
                 acquired = True
             except anyio.WouldBlock:
                 waiting = True
-        scope = anyio.CancelScope(
-            deadline=self._deadline(self._pool_wait if waiting else self.limit)
-        )
+        scope = anyio.CancelScope(deadline=self._deadline(pool_wait if waiting else limit))
         self._scopes[scope] = progress
         try:
             with scope:
@@ -185,8 +191,8 @@ class Pools:
                     assert places is not None
                     await places.acquire()
                     acquired = True
-                    scope.deadline = self._deadline(self.limit)
-                progress.run_within(scope, self.limit)
+                    scope.deadline = self._deadline(limit)
+                progress.run_within(scope, limit)
                 try:
                     return await self._exchange(request)
                 except httpx.HTTPError as exc:
@@ -205,7 +211,7 @@ class Pools:
         if self._closed_now():
             raise Closed("the client was closed during the call", sent=progress.maybe_sent)
         if not progress.started:
-            raise httpx.PoolTimeout(f"no connection was free within {self._pool_wait or 0:g} s")
+            raise httpx.PoolTimeout(f"no connection was free within {pool_wait or 0:g} s")
         raise DeadlineExceeded(progress.overdue(), sent=progress.maybe_sent)
 
     @staticmethod

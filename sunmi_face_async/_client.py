@@ -299,9 +299,17 @@ class AsyncSunmiFace:
         ``ClientClosedError`` with ``sent=False`` and are never sent; calls in flight are cut
         off (``sent=True``: their outcome is unknown), except one that is opening its
         connection, which ends as not sent once that is done (within its connect timeout).
+
+        Called on another event loop than the one the connections were opened on, it only
+        marks the client closed: those connections belong to that loop and cannot be closed
+        from this one (see ``ClientLoopError``).
         """
-        if self._owner:
-            await self._transport.aclose()
+        if not self._owner:
+            return
+        if self._transport.home.elsewhere():
+            self._transport.connections.closed = True
+            return
+        await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncSunmiFace:
         return self

@@ -5,8 +5,8 @@ process. They are unsigned, never faulted, and exist only on the fake.
 - ``GET|POST faults``: POST a JSON object of :class:`Faults` fields
 - ``GET stats`` (``?request_times=false`` leaves the arrival times out), ``POST stats/reset``
 - ``GET groups?shop_no=``, ``GET faces?group_id=&shop_no=``
-- ``GET store?shop_no=``: the move strategy and the push hooks
-- ``POST arrival``: ``{"face_id", "shop_no"?, "at"?}``
+- ``GET shop?shop_no=`` (``store`` still answers): the move strategy and the push hooks
+- ``POST arrival``: ``{"face_id", "shop_no"?, "at"?}``; answers the face as ``getInfo`` does
 - ``POST pushes/deliver``
 """
 
@@ -93,7 +93,9 @@ def admin_routes(cloud: FakeSunmiCloud) -> list[Route]:
             return _bad(str(exc))
         except FakeAPIError as exc:
             return JSONResponse({"error": exc.msg}, status_code=404)
-        return JSONResponse({"face_id": face.face_id, "group_id": face.group_id})
+        state = cloud.shop_state(body.get("shop_no"))
+        record = state.face(face.face_id)
+        return JSONResponse(record.wire(state.groups[record.group_id].name, list_form=False))
 
     async def deliver(request: Request) -> Response:
         records = await cloud.deliver_pushes()

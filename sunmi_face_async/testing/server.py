@@ -21,9 +21,11 @@ import anyio.abc
 import httpx
 from anyio.streams.text import TextReceiveStream
 
+from ..models import Face, FaceGroup
 from ._threaded import listen_socket
 from .fake import DEFAULT_APP_ID, DEFAULT_APP_KEY, DEFAULT_SHOP_NO, FakeSunmiCloud
 from .options import argv_for
+from .push import PushRecord
 
 if TYPE_CHECKING:
     from .. import AsyncSunmiFace
@@ -205,15 +207,17 @@ class FakeCloudServer:
     async def reset_stats(self) -> None:
         await self._call("POST", "/stats/reset")
 
-    async def groups_of(self, shop_no: str | None = None) -> list[dict[str, Any]]:
+    async def groups_of(self, shop_no: str | None = None) -> list[FaceGroup]:
+        """The server's truth: the store's groups, as the client's models."""
         params = {"shop_no": shop_no} if shop_no else {}
-        result: list[dict[str, Any]] = await self._call("GET", "/groups", params=params)
-        return result
+        wire = await self._call("GET", "/groups", params=params)
+        return [FaceGroup.from_wire(group, "/_fake/groups") for group in wire]
 
-    async def faces_in(self, group_id: str, shop_no: str | None = None) -> list[dict[str, Any]]:
+    async def faces_in(self, group_id: str, shop_no: str | None = None) -> list[Face]:
+        """The server's truth: every face of a group in page order, as the client's models."""
         params = {"group_id": group_id, **({"shop_no": shop_no} if shop_no else {})}
-        result: list[dict[str, Any]] = await self._call("GET", "/faces", params=params)
-        return result
+        wire = await self._call("GET", "/faces", params=params)
+        return [Face.from_wire(face, "/_fake/faces") for face in wire]
 
     async def shop_settings(self, shop_no: str | None = None) -> dict[str, Any]:
         """The shop's move strategy (or None) and push hooks (URL -> event codes)."""
@@ -232,14 +236,15 @@ class FakeCloudServer:
 
     async def simulate_arrival(
         self, face_id: str, shop_no: str | None = None, at: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Face:
+        """A camera sighting (see ``FakeSunmiCloud.simulate_arrival``); the face afterwards."""
         body = {"face_id": face_id, "shop_no": shop_no, "at": at}
-        result: dict[str, Any] = await self._call("POST", "/arrival", json=body)
-        return result
+        return Face.from_wire(await self._call("POST", "/arrival", json=body), "/_fake/arrival")
 
-    async def deliver_pushes(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._call("POST", "/pushes/deliver")
-        return result
+    async def deliver_pushes(self) -> list[PushRecord]:
+        """Deliver every queued callback now; one record per callback."""
+        records = await self._call("POST", "/pushes/deliver")
+        return [PushRecord(**record) for record in records]
 
     def client(self, **kwargs: Any) -> AsyncSunmiFace:
         """An ``AsyncSunmiFace`` pointed at this server with its credentials."""

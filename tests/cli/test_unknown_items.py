@@ -81,9 +81,9 @@ async def test_unknown_items_are_named_and_resolved_after_the_fact(tmp_path: Pat
         faces = await server.faces_in(group.group_id)
         copies = {"face-00000", "copy-of-first"}  # the one not sent is not on the server
         gone_name = next(i["name"] for i in listed if i["name"] not in copies)
-        gone = next(f for f in faces if f["name"] == gone_name)
+        gone = next(f for f in faces if f.name == gone_name)
         async with server.client() as client:
-            await client.faces.delete(group.group_id, [gone["face_id"]])
+            await client.faces.delete(group.group_id, [gone.face_id])
         checked = _run(command[1:], env, tmp_path)
         out = checked.stderr
         print("\n".join(out.splitlines()[:3]))
@@ -105,7 +105,7 @@ async def test_unknown_items_are_named_and_resolved_after_the_fact(tmp_path: Pat
         )
         final = _run([*FLAGS, *resend[1:]], env, tmp_path)
         assert final.returncode == 0, final.stderr
-        names = Counter(f["name"] for f in await server.faces_in(group.group_id))
+        names = Counter(f.name for f in await server.faces_in(group.group_id))
         # Every picture once, none twice; of the two copies of one picture, one.
         expected = {p.stem for p in pictures[1:]}
         assert set(names.values()) == {1}

@@ -11,12 +11,12 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.abc
 import pytest
 
+from sunmi_face_async import Face
 from sunmi_face_async.bulk import Journal, Status
 from sunmi_face_async.testing import FakeCloudServer
 from sunmi_face_async.testing.pictures import tiny_png
@@ -160,10 +160,10 @@ def journal_rows(path: Path) -> dict[str, tuple[str, str | None]]:
 
 
 def check_done_rows_on_server(
-    rows: Mapping[str, tuple[str, str | None]], faces: list[dict[str, Any]]
+    rows: Mapping[str, tuple[str, str | None]], faces: list[Face]
 ) -> None:
     """Every row the journal calls done is on the server, under its face_id and key."""
-    on_server = {str(f["face_id"]): str(f.get(f"customer_value{SLOT}")) for f in faces}
+    on_server = {f.face_id: f.customer_value(SLOT) for f in faces}
     for item, (status, face_id) in rows.items():
         if status == Status.DONE.value:
             assert on_server.get(str(face_id)) == item, f"the journal says {item} is done"

@@ -101,7 +101,7 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
         faces = await server.faces_in(group.group_id)
         check_done_rows_on_server(rows, faces)
         # What was sent but not recorded done is marked in flight (or unknown), never lost.
-        sent_keys = {str(f[f"customer_value{SLOT}"]) for f in faces}
+        sent_keys = {f.customer_value(SLOT) for f in faces}
         recorded_done = {k for k, (status, _) in rows.items() if status == "done"}
         for item in sent_keys - recorded_done:
             assert rows[item][0] in ("in_flight", "unknown"), (item, rows[item])
@@ -123,11 +123,9 @@ async def test_sigint_during_enroll_keeps_the_journal_and_resume_completes(
         assert process.returncode == 0, err.read_text()
 
         faces = await server.faces_in(group.group_id)
-        keys = Counter(str(f[f"customer_value{SLOT}"]) for f in faces)
+        keys = Counter(f.customer_value(SLOT) for f in faces)
         assert max(keys.values()) == 1, "no duplicates"
-        assert sorted((str(f[f"customer_value{SLOT}"]), f["name"]) for f in faces) == sorted(
-            expected.items()
-        )
+        assert sorted((f.customer_value(SLOT), f.name) for f in faces) == sorted(expected.items())
         rows = journal_rows(journal)
         assert {k for k, (status, _) in rows.items() if status == "done"} == set(expected)
         print(

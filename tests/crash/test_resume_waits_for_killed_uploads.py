@@ -69,7 +69,7 @@ async def test_resume_does_not_resend_uploads_the_killed_run_still_has_in_flight
                 await anyio.sleep(0.05)
 
         faces = await server.faces_in(group.group_id)
-        keys = Counter(str(f[f"customer_value{SLOT}"]) for f in faces)
+        keys = Counter(f.customer_value(SLOT) for f in faces)
         duplicates = sorted(k for k, n in keys.items() if n > 1)
         assert not duplicates
         assert keys == Counter(list(expected))

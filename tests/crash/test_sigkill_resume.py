@@ -133,14 +133,12 @@ async def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(
         assert counts["duplicate"] == 0, report
 
         faces = await server.faces_in(group.group_id)
-        keys = Counter(str(f.get(f"customer_value{SLOT}", "")) for f in faces)
+        keys = Counter(f.customer_value(SLOT) for f in faces)
         duplicates = sum(n - 1 for n in keys.values())
         missing = set(expected) - set(keys)
         assert duplicates == 0
         assert not missing
-        assert sorted((str(f[f"customer_value{SLOT}"]), f["name"]) for f in faces) == sorted(
-            expected.items()
-        )
+        assert sorted((f.customer_value(SLOT), f.name) for f in faces) == sorted(expected.items())
         rows = journal_rows(worker.journal)
         assert {key for key, (status, _) in rows.items() if status == "done"} == set(expected)
         stats = await server.stats()

@@ -38,10 +38,10 @@ async def test_the_server_runs_in_a_subprocess_and_stops_by_pid() -> None:
             group = await client.groups.create("VIP")
             face_id = await client.faces.add(group.group_id, pic=PNG, name="Mike")
         [face] = await server.faces_in(group.group_id)
-        assert (face["face_id"], face["name"]) == (face_id, "Mike")
-        assert "VIP" in [g["group_name"] for g in await server.groups_of()]
+        assert (face.face_id, face.name) == (face_id, "Mike")
+        assert "VIP" in [g.name for g in await server.groups_of()]
         moved = await server.simulate_arrival(face_id)
-        assert moved["group_id"] == group.group_id
+        assert (moved.group_id, moved.arrival_count) == (group.group_id, face.arrival_count + 1)
         stats = await server.stats()
         assert stats["requests_by_endpoint"]["/face/add"] == 1
         assert len(stats["request_times"]) == sum(stats["requests_by_endpoint"].values())

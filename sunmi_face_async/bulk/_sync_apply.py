@@ -23,7 +23,7 @@ from ..errors import APIError, ValidationError
 from ._engine import BulkMap
 from ._pictures import load_picture
 from ._policy import customer_values, signal_of, surely_not_applied
-from ._results import Outcome
+from ._results import BulkEvent, Outcome
 from ._sync_journal import SyncJournal
 from ._sync_model import SyncAction, SyncItem, SyncReport
 from ._sync_plan import picture_record, stat_of
@@ -45,6 +45,7 @@ class Applier:
     retry: RetryPolicy
     report: SyncReport
     settle: float
+    on_event: Callable[[BulkEvent], None] | None = None
     engine: BulkMap[Any, Any] | None = None
     #: Adds whose outcome is unknown, with the picture's digest and when they were sent.
     unknown_adds: list[tuple[SyncItem, str, float]] = attrs.field(factory=list)
@@ -198,6 +199,9 @@ class Applier:
             return []
         wait = max(sent for _, _, sent in pending) + self.settle - anyio.current_time()
         if wait > 0:
+            if self.on_event is not None:
+                said = f"{len(pending)} add(s) with an unknown outcome: waiting {wait:.0f} s"
+                self.on_event(BulkEvent("sync", detail=f"{said} before looking them up"))
             await anyio.sleep(wait)
         found: dict[str, str] = {}
         wanted = {item.key: item for item, _, _ in pending}

@@ -185,6 +185,8 @@ class Planner:
                 decided[n] = (decided[n][0], None, verdict)
         for (upload, key, values), (faces, _, verdict) in zip(rows, decided, strict=True):
             items.extend(self._items(upload, key, values, faces, verdict))
+        # In manifest order (the invalid rows were set aside first).
+        items.sort(key=lambda item: (item.line is None, item.line or 0))
         return items
 
     def _take(

@@ -198,6 +198,9 @@ class _Run:
         wait = max((row.updated_at for row in left), default=0.0) + self.settle - time.time()
         if left and wait > 0 and not opts.plan_only:
             # An earlier run died with requests on the wire: let them land before listing.
+            if opts.on_event is not None:
+                said = f"{len(left)} action(s) an earlier run left in flight: waiting {wait:.0f} s"
+                opts.on_event(BulkEvent("sync", detail=f"{said} for them to land"))
             await anyio.sleep(wait)
         groups = [g.group_id for g in await self.client.groups.list()]
         index = await list_store(
@@ -242,6 +245,7 @@ class _Run:
             opts.retry_policy,
             self.report,
             self.settle,
+            opts.on_event,
         )
         limiter = RateLimiter(opts.rate, 1) if opts.rate else None
         engine: BulkMap[SyncItem, SyncItem] = BulkMap(

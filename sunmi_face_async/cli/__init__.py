@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     _groups,
     _journal,
     _strategy,
+    _sync,
 )
 from ._app import cli, main
 

@@ -258,10 +258,10 @@ async def test_bad_rows_are_invalid_items_naming_the_problem(
     ]
     report = await sync(client, entries, external_key_slot=SLOT, plan_only=True)
     errors = [(i.line, i.error) for i in report.items if i.action is SyncAction.INVALID]
-    assert errors == [
-        (9, "external_key 'k1' repeats line 2"),
+    assert errors == [  # in manifest order
         (3, "external_key is missing: sync matches faces by it"),
         (4, "group_id '999' is not a group of this store"),
+        (9, "external_key 'k1' repeats line 2"),
     ]
     assert report.counts["add"] == 1
     assert not report.ok

@@ -1,0 +1,244 @@
+"""``sunmi-face sync MANIFEST --external-key-slot N``: make groups match a manifest.
+
+The sync journal (on by default, ``.sunmi-face/sync-MANIFEST-GROUP.sqlite``) is the job's
+state across runs: the picture hashes sync uploaded and its actions in flight. Every run of
+the job reuses it; ``--resume`` insists that it exists. ``--plan`` sends no write and prints
+what a run would do, and the command that does it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from ..models import CUSTOM_SLOTS
+from ._app import cli, output_options
+from ._bulkutil import exit_code_for
+from ._enroll import JOURNAL_DIR, parse_shard
+from ._exits import CliError
+from ._resume import global_flags, journal_problem, mismatch_message
+from ._runtime import State, pass_state, resolve_group, run_async
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..bulk import FaceUpload, ManifestError, SyncReport
+
+__all__ = ["sync_command"]
+
+_MAX_LINES = 50
+
+
+def default_journal(source: Path, group_id: str | None, shard: tuple[int, int] | None) -> Path:
+    """``.sunmi-face/sync-<manifest>-<group>[-shard-K-of-N].sqlite``: one per shard, since a
+    journal belongs to one process."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.resolve().name or "manifest")
+    part = f"-shard-{shard[0]}-of-{shard[1]}" if shard else ""
+    return JOURNAL_DIR / f"sync-{stem}-{group_id or 'manifest'}{part}.sqlite"
+
+
+def _entries(source: Path, group_id: str | None) -> Iterator[FaceUpload | ManifestError]:
+    from ..bulk import FaceUpload, read_manifest
+
+    if source.is_dir() and group_id is None:
+        raise click.UsageError("syncing a directory needs --group")
+    if not source.is_dir() and source.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise CliError(f"{source}: use a directory of pictures, a .csv or a .jsonl manifest")
+    entries = read_manifest(source, group_id=group_id)
+    if not source.is_dir():
+        return entries
+    # A picture's file name is its external key.
+    return (
+        attrs.evolve(e, external_key=e.name) if isinstance(e, FaceUpload) and e.name else e
+        for e in entries
+    )
+
+
+@attrs.frozen
+class _Command:
+    """The job's settings, to print the commands that run it (as typed, complete)."""
+
+    source: Path
+    group: str | None
+    slot: int
+    prune: bool
+    replace_pictures: bool
+    shard: tuple[int, int] | None
+    concurrency: int
+    journal: Path
+
+    def argv(self, state: State, *, plan: bool = False, resume: bool = False) -> str:
+        args = ["sunmi-face", *global_flags(state.flags), "sync", os.path.abspath(self.source)]
+        if self.group is not None:
+            args += ["--group", self.group]
+        args += ["--external-key-slot", str(self.slot)]
+        args += ["--prune"] if self.prune else []
+        args += ["--replace-pictures"] if self.replace_pictures else []
+        if self.shard is not None:
+            args += ["--shard", f"{self.shard[0]}/{self.shard[1]}"]
+        args += ["--concurrency", str(self.concurrency)]
+        args += ["--journal", os.path.abspath(self.journal)]
+        args += ["--resume"] if resume else []
+        args += ["--plan"] if plan else []
+        return shlex.join(args)
+
+
+@cli.command("sync", short_help="Make groups match a manifest, by external key.")
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option("--group", "-g", help="Target group (id or name); rows may name their own.")
+@click.option(
+    "--external-key-slot",
+    type=click.IntRange(1, CUSTOM_SLOTS),
+    required=True,
+    help="Custom value slot holding each face's external key.",
+)
+@click.option("--prune", is_flag=True, help="Delete faces of the target groups not in MANIFEST.")
+@click.option(
+    "--replace-pictures",
+    is_flag=True,
+    help="Replace faces whose picture sync never uploaded (default: taken as unchanged).",
+)
+@click.option("--plan", "plan_only", is_flag=True, help="Change nothing; print the plan.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sync journal [default: .sunmi-face/sync-MANIFEST-GROUP.sqlite].",
+)
+@click.option("--resume", is_flag=True, help="Insist on the journal of an earlier run.")
+@click.option("--shard", metavar="K/N", help="Only the keys of the K-th (from 0) of N shards.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@output_options
+@pass_state
+def sync_command(
+    state: State,
+    manifest: Path,
+    group: str | None,
+    external_key_slot: int,
+    prune: bool,
+    replace_pictures: bool,
+    plan_only: bool,
+    journal: Path | None,
+    resume: bool,
+    shard: str | None,
+    concurrency: int,
+) -> int:
+    """Make the store's groups match MANIFEST (a folder, a .csv or a .jsonl), by external key.
+
+    Adds missing faces, updates names, gender, age range and custom values, moves faces from
+    other groups of the store, replaces faces whose picture changed since sync uploaded it
+    (new face first, then the old one deleted), and with --prune deletes faces of the target
+    groups whose key MANIFEST does not hold (and extra faces sharing a key). Running it
+    again right after changes nothing and sends no write.
+
+    \b
+    Examples:
+      sunmi-face sync faces.csv --group VIP --external-key-slot 5 --plan
+      sunmi-face sync faces.csv --group VIP --external-key-slot 5 --prune
+      sunmi-face sync faces.jsonl --external-key-slot 5 --shard 0/4
+    """
+    shard_spec = parse_shard(shard)
+    source = str(manifest.resolve())
+
+    async def body() -> tuple[SyncReport, _Command]:
+        from ..bulk import sync
+        from ..bulk.journal import JournalError, JournalMismatchError
+
+        async with state.client(max_connections=concurrency) as client:
+            group_id = (await resolve_group(client, group)).group_id if group else None
+            path = journal or default_journal(manifest, group_id, shard_spec)
+            if resume and not path.exists():
+                raise CliError(f"--resume: no sync journal at {path}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            command = _Command(
+                manifest, group_id, external_key_slot, prune, replace_pictures,
+                shard_spec, concurrency, path,
+            )  # fmt: skip
+            again = command.argv(state, resume=True)
+            if not plan_only:
+                state.interrupt_hint = (
+                    f"the sync journal records the actions in flight; run again with:\n  {again}"
+                )
+            try:
+                report = await sync(
+                    client,
+                    _entries(manifest, group_id),
+                    external_key_slot=external_key_slot,
+                    prune=prune,
+                    replace_pictures=replace_pictures,
+                    plan_only=plan_only,
+                    groups=[group_id] if group_id else [],
+                    journal=path,
+                    resume=True if resume else None,
+                    shard=shard_spec,
+                    concurrency=concurrency,
+                    job={"source": source, "group": group_id},
+                    max_listed=None,
+                    on_event=lambda event: state.output.info(f"sync: {event.detail}"),
+                )
+            except JournalMismatchError as exc:
+                raise CliError(mismatch_message(path, exc.differences, None)) from None
+            except JournalError as exc:
+                raise CliError(journal_problem(exc, again)) from None
+            return report, command
+
+    report, command = run_async(body)
+    return _show(state, report, command)
+
+
+def _show(state: State, report: SyncReport, command: _Command) -> int:
+    out = state.output
+    if state.json_mode:
+        out.json(report.plan_dict() if report.plan_only else report.as_dict())
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in report.counts.items())
+        out.result(f"{'plan' if report.plan_only else 'synced'}: {counts}")
+        rows = [_row(item.as_dict()) for item in report.items[:_MAX_LINES]]
+        if rows:
+            out.table(("action", "key", "group", "line", "face id", "details"), rows)
+        if len(report.items) > _MAX_LINES:
+            out.info(f"… and {len(report.items) - _MAX_LINES} more items (see --json)")
+    for item in report.items:
+        if item.error is None:
+            continue
+        said = item.outcome.value if item.outcome is not None else item.action.value
+        if item.key.startswith("line:"):  # an unreadable row: the error names file and line
+            out.info(f"{said}: {item.error}")
+        else:
+            where = f"{command.source}:{item.line}: " if item.line is not None else ""
+            out.info(f"{said}: {where}{item.key}: {item.error}")
+    if report.plan_only:
+        if report.changes:
+            out.info(f"to apply this plan run: {command.argv(state)}")
+        return exit_code_for(report.invalid)
+    if report.writes:
+        sent = ", ".join(f"{k} {v}" for k, v in sorted(report.writes.items()))
+        out.info(f"write requests: {sent}; listing pages: {report.pages}")
+    unfinished = report.outcomes["failed"] + report.outcomes["unknown"]
+    if unfinished or report.cancelled:
+        out.info(f"to finish the job run: {command.argv(state, resume=True)}")
+    elif report.invalid:
+        out.info(f"fix the invalid rows, then run: {command.argv(state)}")
+    return exit_code_for(0 if report.ok else 1)
+
+
+def _row(item: dict[str, Any]) -> list[str]:
+    details = ", ".join(item.get("changes", []))
+    if "from_group" in item:
+        details = f"from group {item['from_group']}" + (f"; {details}" if details else "")
+    if "outcome" in item:
+        details = f"{item['outcome']}" + (f"; {details}" if details else "")
+    line = "" if item["line"] is None else str(item["line"])
+    return [
+        item["action"],
+        item["key"],
+        str(item["group"] or ""),
+        line,
+        item.get("face_id", ""),
+        details,
+    ]

@@ -5,9 +5,9 @@ Every driver sends requests against the benchmark server until a deadline passes
 and returns the number of requests that completed. A warm-up of ``C`` requests opens the
 connections first, outside the timing.
 
-- ``ours``: the client under test. Uploads go through ``sunmi_face_async.bulk.enroll``
-  (concurrency C, adaptive off) fed by a lazy generator; form POSTs (``groups.get``) are driven
-  by C worker tasks. ``max_connections=C``.
+- ``ours-httpx`` / ``ours-aiohttp``: the client under test on each of its backends. Uploads go
+  through ``sunmi_face_async.bulk.enroll`` (concurrency C, adaptive off) fed by a lazy
+  generator; form POSTs (``groups.get``) are driven by C worker tasks. ``max_connections=C``.
 - ``httpx``: one stock ``httpx.AsyncClient`` (``max_connections=C``), C worker tasks, pre-signed
   forms; uploads as a pre-encoded multipart body (``RawMultipart``).
 - ``aiohttp``: one ``aiohttp.ClientSession`` (``TCPConnector(limit=C)``), C worker tasks, the
@@ -113,7 +113,7 @@ async def _timed_workers(
     return Run(done, time.perf_counter() - start)
 
 
-def _our_client(base_url: str, concurrency: int) -> Any:
+def _our_client(base_url: str, concurrency: int, backend: str = "httpx") -> Any:
     from sunmi_face_async import AsyncSunmiFace
 
     return AsyncSunmiFace(
@@ -123,6 +123,7 @@ def _our_client(base_url: str, concurrency: int) -> Any:
         base_url=base_url,
         max_connections=concurrency,
         timeout=TIMEOUT,
+        backend=backend,
     )
 
 
@@ -132,8 +133,10 @@ def _our_call(client: Any, payload: Payload) -> Callable[[int], Awaitable[Any]]:
     return lambda i: client.groups.get(GROUP_ID)
 
 
-async def run_ours(base_url: str, payload: Payload, concurrency: int, duration: float) -> Run:
-    async with _our_client(base_url, concurrency) as client:
+async def run_ours(
+    base_url: str, payload: Payload, concurrency: int, duration: float, backend: str = "httpx"
+) -> Run:
+    async with _our_client(base_url, concurrency, backend) as client:
         if not payload.is_upload:
             return await _timed_workers(concurrency, duration, _our_call(client, payload))
         from sunmi_face_async.bulk import FaceUpload, enroll
@@ -156,6 +159,12 @@ async def run_ours(base_url: str, payload: Payload, concurrency: int, duration: 
         start = time.perf_counter()
         done, failed = await one_job(_Tickets(duration))
         return Run(done, time.perf_counter() - start, failed)
+
+
+async def run_ours_aiohttp(
+    base_url: str, payload: Payload, concurrency: int, duration: float
+) -> Run:
+    return await run_ours(base_url, payload, concurrency, duration, backend="aiohttp")
 
 
 async def run_sequential(base_url: str, payload: Payload, concurrency: int, duration: float) -> Run:

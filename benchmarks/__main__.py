@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import chart, client_overhead, export, memory, report, targets, throughput
+from . import chart, client_overhead, export, memory, report, sync_perf, targets, throughput
 from ._common import machine
 from .server import BenchServer
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("overhead", "throughput", "export", "memory")
+SCENARIOS = ("overhead", "throughput", "export", "memory", "sync")
 
 
 def _log(message: str) -> None:
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     step("memory", lambda: memory.run((1_000, 10_000) if quick else (10_000, 100_000)))
+    step("sync", lambda: sync_perf.run((1_000, 10_000) if quick else (10_000, 100_000)))
 
     for row in results.get("throughput") or []:
         if "rps" not in row:

@@ -8,6 +8,7 @@ under test reaches it over loopback sockets like the real cloud.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -39,6 +40,19 @@ def listen_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+class _HideShutdownCancels(logging.Filter):
+    """Keeps quiet about the fake's answers still waiting out their latency when it stops."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        return not record.getMessage().endswith("timeout graceful shutdown exceeded")
+
+
+_QUIET_SHUTDOWN = _HideShutdownCancels()
 
 
 class ThreadedFakeServer:
@@ -98,7 +112,9 @@ class ThreadedFakeServer:
         sock = listen_socket(self.host, self.port)
         bound = sock.getsockname()[1]
         url_host = f"[{self.host}]" if ":" in self.host else self.host
-        logging.getLogger("uvicorn.error").addFilter(HideDroppedConnections())
+        log = logging.getLogger("uvicorn.error")
+        log.addFilter(HideDroppedConnections())
+        log.addFilter(_QUIET_SHUTDOWN)  # the same object each time: added once
         config = uvicorn.Config(
             self.cloud.app,
             log_level="warning",

@@ -35,7 +35,7 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
     upload = entry
     options, track = job.options, job.books.track
     fallback = fallback_key(upload)
-    if upload.external_key and not in_shard(upload.external_key, options.shard):
+    if upload.external_key and not in_shard(item_key(upload, ""), options.shard):
         track.seen(keyed=True, taken=False)
         return None
     try:

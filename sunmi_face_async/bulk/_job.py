@@ -32,6 +32,7 @@ from ._ratelimit import RateLimiter
 from ._reconcile import give_up, reconcile
 from ._results import EnrollReport, ItemResult
 from ._send import Step
+from ._stores import Stores
 from .journal import Journal
 from .manifest import FaceUpload, ManifestError
 
@@ -53,9 +54,11 @@ class EnrollJob:
         uploads: Iterable[Entry] | AsyncIterable[Entry],
         options: EnrollOptions,
     ) -> None:
-        self.client = client
         self.options = options
-        self._uploads = uploads
+        #: The stores of the job: calls routed to each group's store, rows resolved per store.
+        self.stores = Stores(client, options.per_store_concurrency)
+        client = self.client = self.stores.client
+        self._uploads = self.stores.entries(uploads)
         #: Seconds after which an upload left in flight can no longer land (``settle``).
         self.settle = default_settle(client) if options.settle is None else options.settle
         self.retry = options.retry_policy
@@ -180,7 +183,8 @@ class EnrollJob:
                 journal.close()
 
     async def _process(self, entry: Entry) -> Step | None:
-        return await process(self, entry)
+        async with self.stores.lane(entry):
+            return await process(self, await self.stores.resolve(entry))
 
     async def _passes(self) -> AsyncGenerator[ItemResult, None]:
         finish = self.books.finish

@@ -46,6 +46,13 @@ def _shard(
         raise ValueError("shard must be (k, n) with 0 <= k < n")
 
 
+def _optional_positive(
+    instance: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1")
+
+
 def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} cannot be negative")
@@ -83,6 +90,7 @@ class EnrollOptions:
     job: Mapping[str, Any] | None = None
     job_settings: Mapping[str, Any] | None = None
     max_listed: int | None = 1000
+    per_store_concurrency: int | None = attrs.field(default=None, validator=_optional_positive)
 
     @property
     def retry_policy(self) -> RetryPolicy:

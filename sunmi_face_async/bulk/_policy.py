@@ -39,8 +39,11 @@ __all__ = [
 
 
 def item_key(upload: FaceUpload, content_hash: str) -> str:
-    """The journal key: the external key if given, else the group and the picture's hash."""
-    return upload.external_key or f"{upload.group_id}:{content_hash}"
+    """The journal key: the external key if given, else the group and the picture's hash;
+    an upload that names its store has the store in front (``S1/key``), so the same picture
+    or key in two stores is two items."""
+    key = upload.external_key or f"{upload.group_id}:{content_hash}"
+    return f"{upload.sunmi_shop_no}/{key}" if upload.sunmi_shop_no else key
 
 
 def in_shard(key: str, shard: tuple[int, int] | None) -> bool:

@@ -40,7 +40,8 @@ async def reconcile(
         await _wait_for_uploads_in_flight(job, group_id, wanted, len(deferred))
         books.set_phase(f"reconciling {len(deferred)}: listing group {group_id}")
         try:
-            found = await _list_keys(job, group_id, wanted.keys())
+            keys = [upload.external_key or key for key, upload in wanted.items()]
+            found = await _list_keys(job, group_id, keys)
         except Exception as exc:
             # Without the listing nothing is known: report the items, never send blindly.
             why = f"could not list group {group_id} to reconcile: {exc}"
@@ -51,7 +52,7 @@ async def reconcile(
                 yield books.finish(result)
             continue
         for key, upload in wanted.items():
-            face_id = found.get(key)
+            face_id = found.get(upload.external_key or key)
             books.event("reconcile", key, detail="found" if face_id else "absent, resending")
             if face_id is None:
                 absent.append((upload, key))

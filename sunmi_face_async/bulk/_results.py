@@ -141,6 +141,9 @@ class EnrollReport:
     sent: int = 0
     max_listed: int | None = 1000
     cancelled: bool = False
+    #: Outcome counts per store (``sunmi_shop_no``; ``""``: the client's own store), each
+    #: store's outcomes that occurred, by value (``{"S1": {"done": 3}}``).
+    by_store: dict[str, dict[str, int]] = attrs.field(factory=dict)
 
     @property
     def total(self) -> int:
@@ -158,6 +161,9 @@ class EnrollReport:
 
     def add(self, result: ItemResult) -> None:
         self.counts[result.outcome] += 1
+        shop = getattr(result.item, "sunmi_shop_no", None) or ""
+        counts = self.by_store.setdefault(shop, {})
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
         if result.outcome in (Outcome.FAILED, Outcome.INVALID):
             if self._room(self.failures):
                 where = f"line {result.line}: " if result.line is not None else ""
@@ -216,4 +222,5 @@ class EnrollReport:
             "elapsed": round(self.elapsed, 3),
             "throughput": round(self.throughput, 1),
             "cancelled": self.cancelled,
+            "by_store": {shop: dict(counts) for shop, counts in self.by_store.items()},
         }

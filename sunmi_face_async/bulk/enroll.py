@@ -53,6 +53,7 @@ def enroll(
     job: Mapping[str, Any] | None = None,
     job_settings: Mapping[str, Any] | None = None,
     max_listed: int | None = 1000,
+    per_store_concurrency: int | None = None,
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
@@ -80,6 +81,12 @@ def enroll(
     damaged file is refused whatever ``resume`` says, and a failed journal write (full disk,
     read-only folder) ends the job with one ``JournalError`` naming the file and the cause.
     ``max_listed`` bounds the items the report names (None: all).
+
+    Uploads may name their store (``FaceUpload.sunmi_shop_no``) and their group by name
+    (``group``, looked up once per store): one job then covers many stores through the
+    client's ``with_shop`` clients. ``concurrency`` bounds the whole job and
+    ``per_store_concurrency`` each store, whose items then take turns so a slow or failing
+    store cannot hold every worker; ``report.by_store`` counts the outcomes per store.
     """
     # The keywords above are exactly the fields of EnrollOptions (a test holds them equal).
     keywords = {name: value for name, value in locals().items() if name in _DEFAULTS}

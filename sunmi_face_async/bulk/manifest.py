@@ -4,10 +4,14 @@ Each reader yields ``FaceUpload`` items, and a ``ManifestError(line, message)`` 
 row instead of stopping: the job reports it and goes on with the others. Files are read
 lazily, one row at a time, so a manifest of millions of rows costs no memory.
 
-Columns (CSV header / JSONL keys); only ``picture`` is required, and ``group_id`` when no
-default is given:
+Columns (CSV header / JSONL keys); only ``picture`` is required, and ``group_id`` or
+``group`` when no default is given:
 
 - ``group_id``: the target group.
+- ``group``: the target group by name instead, looked up in the row's store when the job
+  runs (``group_id`` wins when a row gives both).
+- ``sunmi_shop_no``: the row's store (empty: the client's own store), so one manifest can
+  cover a whole chain.
 - ``picture``: the picture's path, relative to the manifest's directory unless absolute.
 - ``name``, ``gender`` (0/1/2 or unknown/male/female), ``age_range`` (1 to 8; 0 or empty:
   unset, as the exports write it).
@@ -48,6 +52,8 @@ _GENDERS = {"unknown": Gender.UNKNOWN, "male": Gender.MALE, "female": Gender.FEM
 #: The columns the readers use; each may appear once in a CSV header.
 _COLUMNS = (
     "group_id",
+    "group",
+    "sunmi_shop_no",
     "picture",
     "name",
     "gender",
@@ -64,7 +70,10 @@ def _to_tuple(values: Iterable[str]) -> tuple[str, ...]:
 @attrs.frozen
 class FaceUpload:
     """One face to enroll. ``pic`` is a path or the picture's bytes; ``line`` is the
-    manifest line it came from, if any."""
+    manifest line it came from, if any, and ``source`` the manifest's name.
+
+    ``sunmi_shop_no`` names the store (None: the client's); ``group`` names the group by
+    name, and an empty ``group_id`` means the job looks it up in that store."""
 
     group_id: str
     pic: PictureSource = attrs.field(repr=False)
@@ -74,6 +83,9 @@ class FaceUpload:
     customer_values: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
     external_key: str | None = None
     line: int | None = attrs.field(default=None, eq=False)
+    sunmi_shop_no: str | None = None
+    group: str | None = None
+    source: str = attrs.field(default="", eq=False, repr=False)
 
 
 @attrs.frozen
@@ -83,6 +95,8 @@ class ManifestError:
     line: int
     message: str
     source: str = ""
+    #: The row's store, when the error is about it (chain manifests).
+    sunmi_shop_no: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.source}:" if self.source else "line "
@@ -270,7 +284,7 @@ def _upload(
     row: Mapping[str, Any], line: int, path: Path, default_group: str | None
 ) -> FaceUpload | ManifestError:
     try:
-        return _parse_row(row, line, path.parent, default_group)
+        return _parse_row(row, line, path, default_group)
     except ValueError as exc:
         return ManifestError(line, str(exc), shown(path))
 
@@ -285,11 +299,13 @@ def _text(row: Mapping[str, Any], column: str) -> str | None:
 
 
 def _parse_row(
-    row: Mapping[str, Any], line: int, base: Path, default_group: str | None
+    row: Mapping[str, Any], line: int, path: Path, default_group: str | None
 ) -> FaceUpload:
-    group = _text(row, "group_id") or default_group
-    if not group:
-        raise ValueError("group_id is missing (no column value and no default)")
+    base = path.parent
+    named = _text(row, "group")
+    group = _text(row, "group_id") or ("" if named else default_group)
+    if group is None or (not group and not named):
+        raise ValueError("group_id is missing (no group_id or group value and no default)")
     picture = _text(row, "picture")
     if not picture:
         raise ValueError("picture is missing")
@@ -305,6 +321,9 @@ def _parse_row(
         customer_values=_customer_values(row),
         external_key=_text(row, "external_key"),
         line=line,
+        sunmi_shop_no=_text(row, "sunmi_shop_no"),
+        group=named,
+        source=shown(path),
     )
 
 

@@ -109,6 +109,12 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option("--create-group", is_flag=True, help="Create the --group if it does not exist.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option(
+    "--per-store-concurrency",
+    type=click.IntRange(1, 256),
+    help="For a manifest over many stores (a sunmi_shop_no column): at most this many items "
+    "of one store at once, the stores taking turns, so a slow store cannot hold them all.",
+)
+@click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
     help="At most this many uploads per second (retries included) over any interval: each "
@@ -136,6 +142,7 @@ def enroll_command(
     group: str | None,
     create_group: bool,
     concurrency: int,
+    per_store_concurrency: int | None,
     rate: float | None,
     journal: Path | None,
     no_journal: bool,
@@ -148,7 +155,8 @@ def enroll_command(
 
     \b
     Manifest columns: picture (required, relative to the manifest), group_id, name,
-    gender (unknown/male/female), age_range (1-8), customer_value1..5, external_key.
+    gender (unknown/male/female), age_range (1-8), customer_value1..5, external_key;
+    sunmi_shop_no (the row's store) and group (its group by name, looked up in that store).
     \b
     Examples:
       sunmi-face enroll ./photos --group VIP --create-group
@@ -167,6 +175,7 @@ def enroll_command(
         external_key_slot=external_key_slot,
         rate=rate,
         concurrency=concurrency,
+        per_store_concurrency=per_store_concurrency,
     )
     if journal is not None and not resume and not no_journal:
         _journal_path(state, source, None, journal, no_journal, resume)  # refuse early
@@ -179,6 +188,7 @@ def enroll_command(
         state.flags, options = take_back(recorded, state.flags, given)
         shard, external_key_slot = options["shard"], options["external_key_slot"]
         rate, concurrency = options["rate"], options["concurrency"]
+        per_store_concurrency = options["per_store_concurrency"]
         shard_spec = parse_shard(shard)
         group = group if group is not None else recorded.group
         create_group = False  # the first run made it
@@ -204,6 +214,7 @@ def enroll_command(
                 concurrency=concurrency,
                 slot=external_key_slot,
                 client=state.settings(),
+                per_store_concurrency=per_store_concurrency,
             )
             again = fresh = None
             if journal_path is not None:
@@ -218,6 +229,7 @@ def enroll_command(
                     client,
                     items,
                     concurrency=concurrency,
+                    per_store_concurrency=per_store_concurrency,
                     rate=rate,
                     burst=1,  # --rate is a maximum: no burst of --concurrency at the start
                     journal=journal_path,
@@ -259,7 +271,9 @@ def _given_options(**values: Any) -> dict[str, Any]:
     """The enroll options typed on this command line (not defaults)."""
     ctx = click.get_current_context()
     names = {"shard": "shard", "external_key_slot": "external_key_slot"}
-    names.update(rate="rate", concurrency="concurrency")
+    names.update(
+        rate="rate", concurrency="concurrency", per_store_concurrency="per_store_concurrency"
+    )
     return {
         name: values[name]
         for name, param in names.items()

@@ -55,6 +55,10 @@ def show_report(
         outcome.value: n for outcome, n in counts.items() if n or outcome is Outcome.DONE
     }
     rows["uploads sent"] = report.sent
+    if any(report.by_store):  # a job over many stores: each store's outcomes
+        for shop, by_outcome in sorted(report.by_store.items()):
+            said = ", ".join(f"{n} {outcome}" for outcome, n in by_outcome.items())
+            rows[f"store {shop or '(configured)'}"] = said
     rows["elapsed"] = f"{report.elapsed:.1f} s"
     rows["throughput"] = f"{report.throughput:.1f} items/s"
     if journal is not None:

@@ -61,6 +61,7 @@ class JobSettings:
     app_id: str
     timeout: float
     fingerprint: str = ""
+    per_store_concurrency: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -221,6 +222,8 @@ def resume_command(
     if settings.rate is not None:
         args += ["--rate", f"{settings.rate:g}"]
     args += ["--concurrency", str(settings.concurrency)]
+    if settings.per_store_concurrency is not None:
+        args += ["--per-store-concurrency", str(settings.per_store_concurrency)]
     if settings.external_key_slot is not None:
         args += ["--external-key-slot", str(settings.external_key_slot)]
     return shlex.join(args)
@@ -262,6 +265,7 @@ def settings_for(
     concurrency: int,
     slot: int | None,
     client: Settings,
+    per_store_concurrency: int | None = None,
 ) -> JobSettings:
     return JobSettings(
         source=str(source.resolve()),
@@ -277,6 +281,7 @@ def settings_for(
         app_id=client.app_id,
         timeout=client.timeout,
         fingerprint=fingerprint(source),
+        per_store_concurrency=per_store_concurrency,
     )
 
 
@@ -322,6 +327,7 @@ def take_back(
         "external_key_slot": given.get("external_key_slot", recorded.external_key_slot),
         "rate": given.get("rate", recorded.rate),
         "concurrency": given.get("concurrency", recorded.concurrency),
+        "per_store_concurrency": given.get("per_store_concurrency", recorded.per_store_concurrency),
     }
     return restored, options
 

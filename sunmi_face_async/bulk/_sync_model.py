@@ -76,7 +76,7 @@ class SyncItem:
         }
         if self.face_id is not None:
             out["face_id"] = self.face_id
-        if self.source_group is not None:
+        if self.source_group is not None and self.source_group != self.group:
             out["from_group"] = self.source_group
         if self.changes:
             out["changes"] = list(self.changes)

@@ -234,11 +234,7 @@ def _row(item: dict[str, Any]) -> list[str]:
     if "outcome" in item:
         details = f"{item['outcome']}" + (f"; {details}" if details else "")
     line = "" if item["line"] is None else str(item["line"])
-    return [
-        item["action"],
-        item["key"],
-        str(item["group"] or ""),
-        line,
-        item.get("face_id", ""),
-        details,
-    ]
+    face = item.get("face_id") or item.get("new_face_id", "")
+    if "new_face_id" in item and "face_id" in item:  # a replace: the old face, then the new
+        face = f"{item['face_id']} -> {item['new_face_id']}"
+    return [item["action"], item["key"], str(item["group"] or ""), line, face, details]

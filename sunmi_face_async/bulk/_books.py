@@ -30,8 +30,12 @@ class Books:
         self.started = 0.0
         self.report = EnrollReport(max_listed=options.max_listed)
         self.track = Tracker(options.shard)
+        #: Which results wait for the confirmation phase (``confirm``), if any.
+        self.hold: Callable[[ItemResult], bool] | None = None
 
     def finish(self, result: ItemResult) -> ItemResult:
+        if self.hold is not None and self.hold(result):
+            return result  # accepted: it ends (and is counted) when confirmed
         self.report.add(result)
         self.event("item_done", result.key, outcome=result.outcome, detail=result.error or "")
         self.progress()

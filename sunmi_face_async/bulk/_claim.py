@@ -59,6 +59,9 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
     )
     if decision is Claim.SKIP:
         return Step(ItemResult(key, Outcome.SKIPPED, detail, None, upload.line, upload))
+    if decision is Claim.REJECTED:
+        why = "rejected by the platform in an earlier run (resend_rejected sends it again)"
+        return Step(ItemResult(key, Outcome.REJECTED, detail, why, upload.line, upload))
     if decision is Claim.DUPLICATE:
         why = await duplicate_reason(journal, upload, key, detail)
         return Step(ItemResult(key, Outcome.DUPLICATE, None, why, upload.line, upload))

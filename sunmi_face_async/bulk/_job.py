@@ -8,6 +8,7 @@ as they are and reads them from there.
 
 from __future__ import annotations
 
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -25,6 +26,7 @@ import anyio
 from ._books import Books
 from ._claim import process
 from ._client import BulkClient
+from ._confirm import confirm, held
 from ._engine import BulkMap
 from ._options import EnrollOptions
 from ._policy import default_settle, job_identity
@@ -80,6 +82,13 @@ class EnrollJob:
             RateLimiter(rate, burst if burst is not None else options.concurrency) if rate else None
         )
         self._stream: AsyncGenerator[ItemResult, None] | None = None
+        #: Whether accepted items are confirmed after the upload passes (``_confirm``).
+        self.confirming = options.confirm is not None and not options.dry_run
+        if self.confirming:
+            self.books.hold = held
+            self.report.confirm = options.confirm
+        #: Unix time the job started (an accepted row older than that is an earlier run's).
+        self.started_at = time.time()
 
     # -- the public surface -----------------------------------------------------------------
 
@@ -157,12 +166,14 @@ class EnrollJob:
 
     async def _results(self) -> AsyncGenerator[ItemResult, None]:
         self.books.started = anyio.current_time()
+        self.started_at = time.time()
         journal, owned = self._open_journal()
         self._journal = journal
         finished = False
         options = self.options
         try:
             journal.open()
+            journal.resend_rejected = options.resend_rejected
             journal.bind(
                 job_identity(self.client, options.external_key_slot, options.shard, options.job),
                 options.job_settings,
@@ -187,6 +198,16 @@ class EnrollJob:
             return await process(self, await self.stores.resolve(entry))
 
     async def _passes(self) -> AsyncGenerator[ItemResult, None]:
+        async with aclosing(self._upload_passes()) as results:
+            async for result in results:
+                if not (self.confirming and held(result)):
+                    yield result
+        if self.confirming:
+            async with aclosing(confirm(self)) as results:
+                async for result in results:
+                    yield result
+
+    async def _upload_passes(self) -> AsyncGenerator[ItemResult, None]:
         finish = self.books.finish
         deferred: list[tuple[FaceUpload, str]] = []
         async with self.make_engine(self._uploads, self._process) as steps:

@@ -32,8 +32,10 @@ __all__ = [
 ]
 
 #: Version 2 added the ``job`` row (the job a journal belongs to) and the item columns
-#: naming each item (picture, name, external key, attributes).
-SCHEMA_VERSION = 2
+#: naming each item (picture, name, external key, attributes). Version 3 added the
+#: ``confirmations`` table (what the platform said of each accepted face) and the
+#: ``rejected`` item status; an older journal gains the table when it is opened.
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -56,6 +58,13 @@ CREATE TABLE IF NOT EXISTS job (
     identity TEXT NOT NULL,
     settings TEXT NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS confirmations (
+    face_id TEXT PRIMARY KEY,
+    code INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    received_at REAL NOT NULL
 );
 """
 # Columns added by schema 2 to journals written by version 1.

@@ -58,6 +58,17 @@ def _not_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ValueError(f"{attribute.name} cannot be negative")
 
 
+def _confirm_mode(
+    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value not in CONFIRM_MODES:
+        raise ValueError(f"confirm must be None, 'listing' or 'push', not {value!r}")
+
+
+#: The values of ``confirm``: no confirmation, list each group, or take push callbacks.
+CONFIRM_MODES = (None, "listing", "push")
+
+
 def _exact(upper: float) -> float:
     return upper  # bulk retries wait the whole backoff: no jitter (as before the policy)
 
@@ -90,6 +101,9 @@ class EnrollOptions:
     job: Mapping[str, Any] | None = None
     job_settings: Mapping[str, Any] | None = None
     max_listed: int | None = 1000
+    confirm: str | None = attrs.field(default=None, validator=_confirm_mode)
+    confirm_wait: float = attrs.field(default=30.0, validator=_not_negative)
+    resend_rejected: bool = False
     per_store_concurrency: int | None = attrs.field(default=None, validator=_optional_positive)
 
     @property

@@ -27,6 +27,12 @@ class Outcome(str, enum.Enum):
     INVALID = "invalid"
     #: ``dry_run``: valid and would be sent.
     CHECKED = "checked"
+    #: Accepted (a face_id came back), then refused by the platform: with ``confirm``, not
+    #: in the group when listed, or a push said so.
+    REJECTED = "rejected"
+    #: Accepted, but ``confirm`` got no word on it within ``confirm_wait``: not known to be
+    #: in place (a resumed job confirms it again).
+    UNCONFIRMED = "unconfirmed"
 
     @property
     def is_done(self) -> bool:
@@ -54,8 +60,10 @@ class Outcome(str, enum.Enum):
 # The one place that says how each outcome counts (a DUPLICATE is neither done nor failed:
 # it repeats another item of the job).
 _DONE = frozenset({Outcome.DONE, Outcome.SKIPPED, Outcome.CHECKED})
-_FAILURE = frozenset({Outcome.FAILED, Outcome.INVALID, Outcome.UNKNOWN})
-_RETRYABLE = frozenset({Outcome.FAILED, Outcome.UNKNOWN})
+_FAILURE = frozenset(
+    {Outcome.FAILED, Outcome.INVALID, Outcome.UNKNOWN, Outcome.REJECTED, Outcome.UNCONFIRMED}
+)
+_RETRYABLE = frozenset({Outcome.FAILED, Outcome.UNKNOWN, Outcome.UNCONFIRMED})
 _PROGRESS_FIELD = {
     Outcome.DONE: "done",
     Outcome.CHECKED: "done",
@@ -64,6 +72,8 @@ _PROGRESS_FIELD = {
     Outcome.FAILED: "failed",
     Outcome.INVALID: "failed",
     Outcome.UNKNOWN: "unknown",
+    Outcome.REJECTED: "failed",
+    Outcome.UNCONFIRMED: "unknown",
 }
 
 
@@ -141,6 +151,10 @@ class EnrollReport:
     sent: int = 0
     max_listed: int | None = 1000
     cancelled: bool = False
+    #: The confirmation the job made: None, ``"listing"`` or ``"push"``.
+    confirm: str | None = None
+    #: Accepted items the confirmation found in place (they end DONE or SKIPPED).
+    confirmed: int = 0
     #: Outcome counts per store (``sunmi_shop_no``; ``""``: the client's own store), each
     #: store's outcomes that occurred, by value (``{"S1": {"done": 3}}``).
     by_store: dict[str, dict[str, int]] = attrs.field(factory=dict)
@@ -155,6 +169,27 @@ class EnrollReport:
         return sum(n for outcome, n in self.counts.items() if outcome.is_failure)
 
     @property
+    def accepted(self) -> int:
+        """Items the platform accepted (a face_id came back, in this run or an earlier one).
+
+        Without ``confirm`` they are the DONE and SKIPPED items, none of them confirmed;
+        with it, each one is confirmed, rejected or unconfirmed."""
+        if self.confirm is None:
+            return self.counts[Outcome.DONE] + self.counts[Outcome.SKIPPED]
+        return self.confirmed + self.counts[Outcome.REJECTED] + self.counts[Outcome.UNCONFIRMED]
+
+    @property
+    def confirmation(self) -> dict[str, Any]:
+        """``mode``, ``accepted``, ``confirmed``, ``rejected`` and ``unconfirmed``."""
+        return {
+            "mode": self.confirm,
+            "accepted": self.accepted,
+            "confirmed": self.confirmed,
+            "rejected": self.counts[Outcome.REJECTED],
+            "unconfirmed": self.counts[Outcome.UNCONFIRMED],
+        }
+
+    @property
     def throughput(self) -> float:
         """Items finished per second."""
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
@@ -164,13 +199,13 @@ class EnrollReport:
         shop = getattr(result.item, "sunmi_shop_no", None) or ""
         counts = self.by_store.setdefault(shop, {})
         counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-        if result.outcome in (Outcome.FAILED, Outcome.INVALID):
+        if result.outcome in (Outcome.FAILED, Outcome.INVALID, Outcome.REJECTED):
             if self._room(self.failures):
                 where = f"line {result.line}: " if result.line is not None else ""
                 self.failures.append((result.key, where + (result.error or "")))
         elif result.outcome is Outcome.UNKNOWN and self._room(self.unknown):
             self.unknown.append(result.key)
-        _listed = (Outcome.FAILED, Outcome.INVALID, Outcome.UNKNOWN, Outcome.DUPLICATE)
+        _listed = (*_FAILURE, Outcome.DUPLICATE)
         if result.outcome in _listed and self._room(self.listed):
             named = describe(result.item, result.line)
             self.listed.append(
@@ -222,5 +257,6 @@ class EnrollReport:
             "elapsed": round(self.elapsed, 3),
             "throughput": round(self.throughput, 1),
             "cancelled": self.cancelled,
+            "confirmation": self.confirmation,
             "by_store": {shop: dict(counts) for shop, counts in self.by_store.items()},
         }

@@ -54,6 +54,9 @@ def enroll(
     job_settings: Mapping[str, Any] | None = None,
     max_listed: int | None = 1000,
     per_store_concurrency: int | None = None,
+    confirm: str | None = None,
+    confirm_wait: float = 30.0,
+    resend_rejected: bool = False,
 ) -> EnrollJob:
     """Enroll ``uploads``; iterate the job for results, or ``await job.run()`` for the report.
 
@@ -81,6 +84,16 @@ def enroll(
     damaged file is refused whatever ``resume`` says, and a failed journal write (full disk,
     read-only folder) ends the job with one ``JournalError`` naming the file and the cause.
     ``max_listed`` bounds the items the report names (None: all).
+
+    A face_id in the answer means the platform *accepted* the picture; it makes the face
+    afterwards and may still refuse it. ``confirm="listing"`` waits until ``confirm_wait``
+    seconds have passed since the last accepted upload, lists each target group once and
+    ends the accepted items found there DONE (SKIPPED if done by an earlier run), the others
+    REJECTED. ``confirm="push"`` takes the outcome of each accepted item from push callbacks
+    recorded in the journal (``record_confirmation``) and waits up to ``confirm_wait``
+    seconds for them; items without one end UNCONFIRMED. Accepted items are held back until
+    confirmed, so each item still yields one result. A REJECTED item is sent again by a
+    later run only with ``resend_rejected=True``.
 
     Uploads may name their store (``FaceUpload.sunmi_shop_no``) and their group by name
     (``group``, looked up once per store): one job then covers many stores through the

@@ -43,6 +43,8 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DUPLICATE = "duplicate"
+    #: Accepted (a face_id came back), then refused by the platform (confirmation).
+    REJECTED = "rejected"
 
 
 class Claim(enum.Enum):
@@ -52,6 +54,7 @@ class Claim(enum.Enum):
     SKIP = "skip"  # done by an earlier run
     DUPLICATE = "duplicate"  # same key in this run, or same picture in the same group
     UNKNOWN = "unknown"  # an earlier run left it in flight: the outcome is unknown
+    REJECTED = "rejected"  # refused after an earlier run sent it (and not to be resent)
 
 
 @attrs.frozen
@@ -106,6 +109,8 @@ class Journal:
         self.transactions = 0
         #: The error that broke the journal, if one did.
         self.broken: JournalError | None = None
+        #: Whether an item the platform rejected is claimed for sending again.
+        self.resend_rejected = False
 
     def open(self) -> None:
         """Open and check the file now (else the first use does): raises ``JournalError``."""
@@ -242,6 +247,9 @@ class Journal:
                 if status == Status.DONE:
                     return Claim.SKIP, face_id
                 return Claim.UNKNOWN, None
+            if status == Status.REJECTED and not self.resend_rejected:
+                conn.execute("UPDATE items SET run_id = ? WHERE key = ?", (self.run_id, key))
+                return Claim.REJECTED, face_id
         first = conn.execute(
             "SELECT key FROM items WHERE group_id = ? AND content_hash = ? AND key != ?"
             " AND status IN ('in_flight', 'done', 'unknown') LIMIT 1",

@@ -128,6 +128,7 @@ class FakeSunmiCloud:
         )
         self._ids = itertools.count(_FIRST_ID)
         self._deliveries: set[asyncio.Task[list[PushRecord]]] = set()
+        self._due = False
         self._app: Starlette | None = None
         #: Added faces being processed, and those refused (``reject_rate``).
         self.processing = Processing(
@@ -267,10 +268,17 @@ class FakeSunmiCloud:
 
     def _decided(self, store: ShopState, face: FaceRecord, outcome: tuple[int, str]) -> None:
         # A face decided after its delay: queue its push, and deliver it like an answer's.
-        if self._queue_outcome(store, face, outcome) and self.push_on_add:
-            task = asyncio.get_running_loop().create_task(self.deliver_pushes())
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+        # The faces decided in one turn of the loop share one delivery (one HTTP client);
+        # each delivery retries on its own, so a lost push never holds up the next ones.
+        if self._queue_outcome(store, face, outcome) and self.push_on_add and not self._due:
+            self._due = True
+            asyncio.get_running_loop().call_soon(self._start_delivery)
+
+    def _start_delivery(self) -> None:
+        self._due = False
+        task = asyncio.get_running_loop().create_task(self.deliver_pushes())
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     async def deliver_pushes(self) -> list[PushRecord]:
         """Deliver every queued callback now (with the configured retries)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ FAKE_FACE_ADDED_EVENT = 9001
 
 #: The vendor's retry schedule after a failed delivery: 15 s, 30 s, 1 min, 2 min.
 VENDOR_RETRY_DELAYS = (15.0, 30.0, 60.0, 120.0)
+_CONCURRENT_DELIVERIES = 16
 
 
 @attrs.frozen
@@ -70,6 +72,7 @@ class PushCenter:
         self._ids = itertools.count(1)
         self.pending: list[_Pending] = []
         self.log: list[PushRecord] = []
+        self._tls: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:
         return f"<PushCenter app_id={self._app_id!r} pending={len(self.pending)}>"
@@ -105,10 +108,16 @@ class PushCenter:
         records: list[PushRecord] = []
         if not batch:
             return records
-        async with httpx.AsyncClient(transport=self.transport, timeout=10.0) as client:
+        # A bounded number of deliveries at a time: hundreds of concurrent requests on one
+        # connection pool cost quadratic time in httpcore's scheduling.
+        limiter = anyio.CapacityLimiter(_CONCURRENT_DELIVERIES)
+        if self._tls is None:
+            self._tls = ssl.create_default_context()  # made once: it costs milliseconds
+        client = httpx.AsyncClient(transport=self.transport, timeout=10.0, verify=self._tls)
+        async with client:
 
             async def one(item: _Pending) -> None:
-                records.append(await self._deliver_one(client, item))
+                records.append(await self._deliver_one(client, item, limiter))
 
             async with anyio.create_task_group() as tg:
                 for item in batch:
@@ -116,14 +125,17 @@ class PushCenter:
         self.log.extend(records)
         return records
 
-    async def _deliver_one(self, client: httpx.AsyncClient, item: _Pending) -> PushRecord:
+    async def _deliver_one(
+        self, client: httpx.AsyncClient, item: _Pending, limiter: anyio.CapacityLimiter
+    ) -> PushRecord:
         status: int | None = None
         delays = (0.0, *self.retry_delays)
         for attempt, delay in enumerate(delays, start=1):
             if delay:
                 await anyio.sleep(delay)
             try:
-                response = await client.post(item.url, data=self._form(item))
+                async with limiter:
+                    response = await client.post(item.url, data=self._form(item))
             except httpx.HTTPError:
                 status = None
                 continue

@@ -15,4 +15,7 @@ def test_the_outcomes_are_the_agreed_ones_plus_checked() -> None:
         "UNKNOWN",
         "INVALID",
         "CHECKED",
+        # confirm=: accepted, then refused by the platform / no word on it in time.
+        "REJECTED",
+        "UNCONFIRMED",
     }

@@ -1,0 +1,106 @@
+"""Confirm a job after the fact: are the faces its journal marks DONE in their groups?
+
+``verify(client, journal)`` lists each group holding DONE items once (nothing is uploaded,
+nothing in the journal is changed) and reports, per DONE item, whether its face is there:
+counts, and the missing items by manifest line and file. A face the platform accepted and
+then refused, or one deleted since, shows up as missing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from ._client import BulkClient
+from ._naming import label
+from .export import export_faces
+from .journal import Journal, Status
+
+__all__ = ["VerifyReport", "verify"]
+
+
+@attrs.define
+class VerifyReport:
+    """What ``verify`` found. ``missing`` names each DONE item whose face is not in its
+    group; ``unlisted`` maps a group that could not be listed to the error (its items are
+    counted in ``unchecked``, neither present nor missing)."""
+
+    journal: str
+    groups: list[str] = attrs.field(factory=list)
+    done: int = 0
+    present: int = 0
+    missing: list[dict[str, Any]] = attrs.field(factory=list)
+    unchecked: int = 0
+    unlisted: dict[str, str] = attrs.field(factory=dict)
+    #: Items the journal already holds as rejected (not checked again).
+    rejected: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Every DONE item was checked and is there."""
+        return not self.missing and not self.unchecked
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "journal": self.journal,
+            "groups": list(self.groups),
+            "counts": {
+                "done": self.done,
+                "present": self.present,
+                "missing": len(self.missing),
+                "unchecked": self.unchecked,
+                "rejected": self.rejected,
+            },
+            "missing": list(self.missing),
+            "unlisted": dict(self.unlisted),
+            "ok": self.ok,
+        }
+
+
+async def verify(client: BulkClient, journal: str | os.PathLike[str] | Journal) -> VerifyReport:
+    """List the job's groups once each and check every DONE item of ``journal``.
+
+    ``journal`` is a path (opened with ``resume=True``: a missing, empty or damaged file, or
+    one a running job holds, raises ``JournalError``) or an open ``Journal``.
+    """
+    opened = journal if isinstance(journal, Journal) else Journal(journal, resume=True)
+    owned = opened is not journal
+    try:
+        opened.open()
+        return await _verify(client, opened)
+    finally:
+        if owned:
+            opened.close()
+
+
+async def _verify(client: BulkClient, journal: Journal) -> VerifyReport:
+    report = VerifyReport(journal.path)
+    counts = journal.counts()
+    report.done, report.rejected = counts[Status.DONE], counts[Status.REJECTED]
+    groups = sorted({row.group_id for row in journal.rows(Status.DONE)})
+    report.groups = groups
+    listed: dict[str, set[str]] = {}
+    for group_id in groups:
+        try:
+            listed[group_id] = {face.face_id async for face in export_faces(client, group_id)}
+        except Exception as exc:
+            report.unlisted[group_id] = f"could not list group {group_id}: {exc}"
+    for row in journal.rows(Status.DONE):
+        faces = listed.get(row.group_id)
+        if faces is None:
+            report.unchecked += 1
+        elif row.face_id in faces:
+            report.present += 1
+        else:
+            named = {
+                "line": row.line,
+                "file": row.picture,
+                "name": row.name,
+                "external_key": row.external_key,
+            }
+            report.missing.append(
+                {**named, "face_id": row.face_id, "group_id": row.group_id, "label": label(named)}
+            )
+    return report

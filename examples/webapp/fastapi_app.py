@@ -6,8 +6,8 @@
 - One exception handler turns SUNMI errors into HTTP answers (``sunmi_http.error_response``).
 - ``/sunmi/push`` receives SUNMI's push callbacks with ``callback_app``'s rules.
 
-Run it: ``SUNMI_APP_ID=... SUNMI_APP_KEY=... uvicorn --app-dir examples/webapp
---factory fastapi_app:create_app`` (FastAPI is not a dependency of the library).
+Run it: ``SUNMI_APP_ID=... SUNMI_APP_KEY=... SUNMI_SHOP_NO=... uvicorn --app-dir
+examples/webapp --factory fastapi_app:create_app`` (FastAPI is not a dependency of the library).
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """A Starlette app that serves SUNMI face data: the pattern for any async web app.
 
 - The lifespan opens ONE client for the app (``AsyncSunmiFace.from_env()``: ``SUNMI_APP_ID``,
-  ``SUNMI_APP_KEY``, ``SUNMI_BASE_URL``; its connections are shared by every request).
+  ``SUNMI_APP_KEY``, ``SUNMI_SHOP_NO`` (the default store), ``SUNMI_BASE_URL``); its
+  connections are shared by every request.
 - ``sunmi(request)`` gives each request that client for the path's store, with the route's
   deadline: ``client.with_shop(...).with_options(deadline=...)`` (cheap: no new connections).
 - SUNMI errors become HTTP answers in one exception handler (``sunmi_http.error_response``).
 - ``/sunmi/push`` receives SUNMI's push callbacks with ``callback_app``'s rules.
 
-Run it: ``SUNMI_APP_ID=... SUNMI_APP_KEY=... uvicorn --app-dir examples/webapp
---factory starlette_app:create_app`` (against the fake cloud: start ``sunmi-face
+Run it: ``SUNMI_APP_ID=... SUNMI_APP_KEY=... SUNMI_SHOP_NO=... uvicorn --app-dir
+examples/webapp --factory starlette_app:create_app`` (against the fake cloud: start ``sunmi-face
 fake-server`` and export the variables it prints).
 """
 

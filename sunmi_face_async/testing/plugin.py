@@ -41,18 +41,29 @@ except ImportError:  # pragma: no cover - anyio's plugin runs plain async fixtur
 
 __all__ = ["sunmi_client", "sunmi_cloud", "sunmi_env", "sunmi_server"]
 
-#: What each fixture needs from the ``fake`` extra (module names).
-_NEEDS = {"in_process": ("starlette", "python_multipart"), "http": ("uvicorn",)}
+#: What each fixture needs from the ``fake`` extra: modules, each with the other names it
+#: may be installed under (python-multipart before 0.0.13 is only ``multipart``).
+_NEEDS = {
+    "in_process": (("starlette",), ("python_multipart", "multipart")),
+    "http": (("uvicorn",),),
+}
 #: The variables ``from_env`` reads; ``sunmi_env`` sets the first four and unsets the last.
 _ENV_NAMES = ("SUNMI_APP_ID", "SUNMI_APP_KEY", "SUNMI_SHOP_NO", "SUNMI_BASE_URL", "SUNMI_SHOP_ID")
 #: One store per test that uses ``sunmi_env``, so tests sharing the server see only their own.
 _shop_numbers = itertools.count(990_000_000_001)
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken install counts as missing
+        return False
+
+
 def _require_fake(fixture: str, *kinds: str) -> None:
     """Fail the test (not the session) naming the missing modules of the ``fake`` extra."""
-    wanted = [name for kind in kinds for name in _NEEDS[kind]]
-    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
+    wanted = [names for kind in kinds for names in _NEEDS[kind]]
+    missing = [names[0] for names in wanted if not any(map(_installed, names))]
     if missing:
         pytest.fail(
             f"the {fixture} fixture needs the fake cloud's extra (missing: {', '.join(missing)}):"

@@ -211,6 +211,9 @@ class Planner:
                 )
             )
             return None
+        if entry.group_id in self.index.groups:
+            # A target group, for every shard: prune covers it even if no row here is ours.
+            self.targets.add(entry.group_id)
         if not in_shard(key, self.shard):
             self.not_ours += 1
             return None
@@ -237,7 +240,6 @@ class Planner:
                 SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=str(exc))
             )
             return None
-        self.targets.add(entry.group_id)
         return entry, key, values
 
     def _decide(

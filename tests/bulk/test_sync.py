@@ -17,6 +17,7 @@ from sunmi_face_async.bulk import (
     ManifestError,
     Outcome,
     SyncAction,
+    in_shard,
     sync,
 )
 from sunmi_face_async.testing import FakeSunmiCloud
@@ -348,3 +349,18 @@ async def test_an_unknown_add_is_reconciled_by_key(
     assert calls == 3  # every add landed once: reconciliation found them, none sent again
     assert keys_on_server(cloud, group_id) == Counter({"k0": 1, "k1": 1, "k2": 1})
     assert all(i.outcome is Outcome.DONE and i.new_face_id for i in report.items)
+
+
+async def test_a_shard_prunes_its_keys_in_a_group_whose_rows_all_fell_in_other_shards(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """The target groups are those the whole manifest names, not only this shard's rows."""
+    stray = "gone-1"
+    shard = (0, 2) if in_shard(stray, (0, 2)) else (1, 2)
+    await client.faces.add(group_id, pic=picture(50), name="stray", customer_values=[stray])
+    others = [n for n in range(40) if not in_shard(f"k{n}", shard)][:3]
+    rows = [row(tmp_path, n, group_id) for n in others]
+    report = await sync(client, rows, external_key_slot=SLOT, prune=True, shard=shard)
+    assert report.counts["add"] == 0
+    assert report.counts["delete"] == 1
+    assert keys_on_server(cloud, group_id) == Counter()

@@ -24,9 +24,9 @@ from ._engine import BulkMap
 from ._pictures import load_picture
 from ._policy import customer_values, signal_of, surely_not_applied
 from ._results import BulkEvent, Outcome
+from ._sync_compare import picture_record, stat_of
 from ._sync_journal import SyncJournal
 from ._sync_model import SyncAction, SyncItem, SyncReport
-from ._sync_plan import picture_record, stat_of
 from .export import export_faces
 
 __all__ = ["Applier"]

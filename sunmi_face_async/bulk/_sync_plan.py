@@ -15,8 +15,6 @@ mtime changed.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
@@ -24,72 +22,19 @@ import anyio.to_thread
 import attrs
 
 from ..errors import ValidationError
-from ..pictures import read_picture_sync
 from ._engine import _aiter_items
 from ._policy import customer_values, in_shard
 from ._results import BulkEvent
+from ._sync_compare import differences, picture_changed, picture_record
 from ._sync_journal import InFlight, PictureRecord, SyncJournal
 from ._sync_model import SyncAction, SyncItem
 from ._sync_store import ServerFace, StoreIndex
 from .manifest import FaceUpload, ManifestError
 
-__all__ = ["Planner", "picture_record", "stat_of"]
+__all__ = ["Planner"]
 
 Entry = FaceUpload | ManifestError
 _CHUNK = 256
-
-
-def stat_of(pic: object) -> tuple[str, int, int] | None:
-    """(path, size, mtime_ns) of a picture file, or None (bytes, or not a readable file)."""
-    if not isinstance(pic, str | os.PathLike):
-        return None
-    try:
-        found = os.stat(pic)
-    except OSError:
-        return None
-    return os.fspath(pic), found.st_size, found.st_mtime_ns
-
-
-def picture_record(
-    face_id: str, group_id: str, digest: str, stat: tuple[str, int, int] | None
-) -> PictureRecord:
-    path, size, mtime = stat if stat is not None else (None, None, None)
-    return PictureRecord(face_id, group_id, digest, path, size, mtime)
-
-
-def _picture_changed(pic: object, record: PictureRecord) -> bool | str:
-    """Whether the picture differs from the recorded one (blocking); a string says why it
-    cannot be read."""
-    stat = stat_of(pic)
-    if stat is not None and (record.path, record.size, record.mtime_ns) == stat:
-        return False  # the very file sync uploaded, untouched: not read again
-    try:
-        data = read_picture_sync(pic)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        return str(exc)
-    return hashlib.sha256(data).hexdigest() != record.sha256
-
-
-def _plain(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
-
-
-def differences(upload: FaceUpload, values: list[str] | None, face: ServerFace) -> list[str]:
-    """The managed fields whose server value is not the manifest's."""
-    changed: list[str] = []
-    if upload.name is not None and upload.name != face.name:
-        changed.append("name")
-    gender = _plain(upload.gender)
-    if gender is not None and gender != face.gender:
-        changed.append("gender")
-    age = _plain(upload.age_range)
-    if age is not None and age != face.age_range:
-        changed.append("age_range")
-    for slot, wanted in enumerate(values or (), start=1):
-        have = face.values[slot - 1] if slot <= len(face.values) else ""
-        if wanted and wanted != have:
-            changed.append(f"customer_value{slot}")
-    return changed
 
 
 @attrs.define
@@ -104,6 +49,9 @@ class Planner:
     prune: bool
     replace_pictures: bool
     on_event: Any = None
+    #: The store's group ids by name, and the client's store (rows may name either).
+    names: dict[str, str] = attrs.field(factory=dict)
+    store: str | None = None
     #: A plan only: nothing is written, not even to the journal.
     dry: bool = False
     #: Adds found landed, recorded in memory when ``dry``: key -> record.
@@ -179,7 +127,7 @@ class Planner:
         checks = [(n, record) for n, (_, record, _) in enumerate(decided) if record is not None]
         if checks:
             verdicts: list[bool | str | None] = await anyio.to_thread.run_sync(
-                lambda: [_picture_changed(rows[n][0].pic, record) for n, record in checks]
+                lambda: [picture_changed(rows[n][0].pic, record) for n, record in checks]
             )
             for (n, _), verdict in zip(checks, verdicts, strict=True):
                 decided[n] = (decided[n][0], None, verdict)
@@ -211,6 +159,14 @@ class Planner:
                 )
             )
             return None
+        placed = self._placed(entry)
+        if isinstance(placed, str):
+            self.index.by_key.pop(key, None)  # named by the manifest: never pruned
+            items.append(
+                SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=placed)
+            )
+            return None
+        entry = placed
         if entry.group_id in self.index.groups:
             # A target group, for every shard: prune covers it even if no row here is ours.
             self.targets.add(entry.group_id)
@@ -241,6 +197,22 @@ class Planner:
             )
             return None
         return entry, key, values
+
+    def _placed(self, entry: FaceUpload) -> FaceUpload | str:
+        """The row with its group's id (a ``group`` name looked up in this store), or why it
+        cannot be placed: sync covers one store, the client's."""
+        shop = entry.sunmi_shop_no
+        if shop and shop != self.store:
+            return (
+                f"sunmi_shop_no {shop!r} is another store: one sync covers the client's store"
+                f" ({self.store or 'unknown'}); run one sync per store"
+            )
+        if entry.group_id or not entry.group:
+            return entry
+        found = self.names.get(entry.group)
+        if found is None:
+            return f"group {entry.group!r}: no group of this store has that name"
+        return attrs.evolve(entry, group_id=found)
 
     def _decide(
         self, upload: FaceUpload, key: str, record: PictureRecord | None

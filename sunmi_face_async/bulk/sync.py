@@ -140,6 +140,12 @@ async def sync(
     return await _Run(client, options).run(items)
 
 
+def _store_of(client: Any) -> str | None:
+    shop = getattr(client, "shop", None)
+    found = shop.get("sunmi_shop_no") if isinstance(shop, Mapping) else None
+    return found if isinstance(found, str) else None
+
+
 class _Run:
     def __init__(self, client: Any, options: SyncOptions) -> None:
         self.client = client
@@ -202,7 +208,8 @@ class _Run:
                 said = f"{len(left)} action(s) an earlier run left in flight: waiting {wait:.0f} s"
                 opts.on_event(BulkEvent("sync", detail=f"{said} for them to land"))
             await anyio.sleep(wait)
-        groups = [g.group_id for g in await self.client.groups.list()]
+        listed = await self.client.groups.list()
+        groups = [g.group_id for g in listed]
         index = await list_store(
             self.client, groups, opts.external_key_slot, concurrency=opts.concurrency
         )
@@ -217,6 +224,8 @@ class _Run:
             opts.replace_pictures,
             opts.on_event,
             dry=opts.plan_only,
+            names={g.name: g.group_id for g in listed},
+            store=_store_of(self.client),
         )
         await planner.settle_in_flight(left)
 

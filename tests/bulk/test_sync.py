@@ -42,14 +42,14 @@ def writes(cloud: FakeSunmiCloud) -> dict[str, int]:
     return {path: seen[path] for path in WRITES if seen[path]}
 
 
-def row(tmp: Path, n: int, group: str, **fields: object) -> FaceUpload:
+def row(tmp: Path, n: int, group_id: str, **fields: object) -> FaceUpload:
     """Manifest row ``n`` (key ``k<n>``); its picture is a file written now."""
     path = tmp / f"p{n}.jpg"
     if not path.exists():
         path.write_bytes(picture(n))
     values = dict(name=f"person {n}", external_key=f"k{n}", line=n + 1)
     values.update(fields)
-    return FaceUpload(group_id=group, pic=path, **values)  # type: ignore[arg-type]
+    return FaceUpload(group_id=group_id, pic=path, **values)  # type: ignore[arg-type]
 
 
 class _Faces:
@@ -364,3 +364,27 @@ async def test_a_shard_prunes_its_keys_in_a_group_whose_rows_all_fell_in_other_s
     assert report.counts["add"] == 0
     assert report.counts["delete"] == 1
     assert keys_on_server(cloud, group_id) == Counter()
+
+
+async def test_a_row_may_name_its_group_by_name_but_not_another_store(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    entries = [
+        row(tmp_path, 1, "", group="bulk"),
+        row(tmp_path, 2, "", group="nope"),
+        row(tmp_path, 3, group_id, sunmi_shop_no="999999"),
+        row(tmp_path, 4, group_id, sunmi_shop_no=cloud.shop_no),
+    ]
+    report = await sync(client, entries, external_key_slot=SLOT)
+    assert sorted((i.key, i.action, i.error) for i in report.items) == [
+        ("k1", SyncAction.ADD, None),
+        ("k2", SyncAction.INVALID, "group 'nope': no group of this store has that name"),
+        (
+            "k3",
+            SyncAction.INVALID,
+            "sunmi_shop_no '999999' is another store: one sync covers the client's store"
+            f" ({cloud.shop_no}); run one sync per store",
+        ),
+        ("k4", SyncAction.ADD, None),
+    ]
+    assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k4": 1})

@@ -10,6 +10,13 @@ from ._check import Verdict, check_unknown, resolve_verdicts
 from ._client import BulkClient, BulkFaces, BulkGroups
 from ._confirm_store import confirmation_handler, read_push_payload, record_confirmation
 from ._engine import BulkMap
+from ._manifest_writer import (
+    MANIFEST_COLUMNS,
+    PICTURE_FIELDS,
+    ManifestWriter,
+    check_picture_template,
+    write_manifest,
+)
 from ._naming import label as item_label
 from ._policy import in_shard, item_key
 from ._ratelimit import RateLimiter
@@ -32,6 +39,8 @@ from .verify import VerifyReport, verify
 
 __all__ = [
     "CSV_COLUMNS",
+    "MANIFEST_COLUMNS",
+    "PICTURE_FIELDS",
     "AdaptiveLimit",
     "BulkClient",
     "BulkEvent",
@@ -48,6 +57,7 @@ __all__ = [
     "JournalMismatchError",
     "JournalRow",
     "ManifestError",
+    "ManifestWriter",
     "Outcome",
     "Progress",
     "PromotionStrategy",
@@ -63,6 +73,7 @@ __all__ = [
     "SyncReport",
     "Verdict",
     "VerifyReport",
+    "check_picture_template",
     "check_unknown",
     "confirmation_handler",
     "copy_structure",
@@ -84,4 +95,5 @@ __all__ = [
     "verify",
     "write_csv",
     "write_jsonl",
+    "write_manifest",
 ]

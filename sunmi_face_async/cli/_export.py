@@ -1,4 +1,7 @@
-"""``sunmi-face export --group G ... --format jsonl|csv``: every face of some groups.
+"""``sunmi-face export --group G ... --format jsonl|csv|manifest``: every face of some groups.
+
+``--format manifest`` writes what ``enroll`` and ``sync`` read back (``_export_manifest``),
+for every group with ``--all-groups`` and every store of a ``--shops`` file.
 
 A file given with ``--output`` is written beside its path and renamed into place when the
 export is complete: it is whole or absent. CSV cells a spreadsheet would run as formulas are
@@ -9,25 +12,57 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack, aclosing
+from pathlib import Path
 from typing import TextIO, cast
 
 import click
 
+from ..models import CUSTOM_SLOTS
 from ._app import cli, output_options
 from ._bulkutil import progress_for
 from ._exits import EXIT_OK, CliError
+from ._export_manifest import ManifestRequest, export_manifest
 from ._runtime import State, pass_state, resolve_group, run_async
 from ._safe import escape_json_text, safe_text
 
 __all__ = ["export_command"]
 
 
-@cli.command("export", short_help="Write every face of groups as JSONL or CSV.")
+@cli.command("export", short_help="Write every face of groups as JSONL, CSV or a manifest.")
+@click.option("--group", "-g", "groups", multiple=True, help="Group id or name (repeat).")
+@click.option("--all-groups", is_flag=True, help="Every group of the store (or stores).")
 @click.option(
-    "--group", "-g", "groups", multiple=True, required=True, help="Group id or name (repeat)."
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "manifest"]),
+    default="jsonl",
+    show_default=True,
+    help="manifest: the columns enroll and sync read (CSV; JSON Lines if PATH ends .jsonl).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--picture-template",
+    metavar="TEMPLATE",
+    help="manifest: each face's picture path, e.g. 'pics/{external_key}.jpg' (fields: "
+    "external_key, face_id, group, group_id, sunmi_shop_no, name).",
+)
+@click.option(
+    "--external-key-slot",
+    type=click.IntRange(1, CUSTOM_SLOTS),
+    help="manifest: the custom value slot that holds each face's external key.",
+)
+@click.option(
+    "--shops",
+    "shops_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="manifest: export every store listed in this file (one sunmi_shop_no a line).",
+)
+@click.option(
+    "--map-shop",
+    "map_shop",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="manifest: write NEW in the sunmi_shop_no column for the faces of store OLD "
+    "(to enroll them into another store; repeat).",
 )
 @click.option(
     "--output", "-o", default="-", show_default=True, metavar="PATH", help="File, or - for stdout."
@@ -41,9 +76,19 @@ __all__ = ["export_command"]
 @output_options
 @pass_state
 def export_command(
-    state: State, groups: tuple[str, ...], fmt: str, output: str, csv_raw: bool, concurrency: int
+    state: State,
+    groups: tuple[str, ...],
+    all_groups: bool,
+    fmt: str,
+    picture_template: str | None,
+    external_key_slot: int | None,
+    shops_file: Path | None,
+    map_shop: tuple[str, ...],
+    output: str,
+    csv_raw: bool,
+    concurrency: int,
 ) -> int:
-    """Write every face of the groups as JSON Lines or CSV (each face once).
+    """Write every face of the groups as JSON Lines, CSV or a manifest (each face once).
 
     CSV cells starting with =, +, -, @, a tab or a carriage return get a leading ' so a
     spreadsheet shows them as text rather than running them (--csv-raw turns this off).
@@ -52,14 +97,39 @@ def export_command(
     Examples:
       sunmi-face export --group regular --format csv --output regular.csv
       sunmi-face export --group regular --group stranger > faces.jsonl
+      sunmi-face export --all-groups --format manifest --picture-template 'p/{face_id}.jpg' -o m.csv
     """
+    if bool(groups) == all_groups:
+        raise click.UsageError("give --group G (repeatable) or --all-groups")
+    if fmt == "manifest":
+        return export_manifest(
+            state,
+            ManifestRequest(
+                groups=groups,
+                picture_template=picture_template,
+                external_key_slot=external_key_slot,
+                shops_file=shops_file,
+                map_shop=map_shop,
+                output=output,
+                raw=csv_raw,
+                concurrency=concurrency,
+            ),
+        )
+    for name, value in (
+        ("--picture-template", picture_template),
+        ("--external-key-slot", external_key_slot),
+        ("--shops", shops_file),
+        ("--map-shop", map_shop),
+    ):
+        if value:
+            raise click.UsageError(f"{name} only applies to --format manifest")
     if state.json_mode and output == "-":
         raise click.UsageError(
             "--json prints a summary on stdout, where the export goes too: "
             "give --output PATH with --json, or leave --json out"
         )
     if csv_raw and fmt != "csv":
-        raise click.UsageError("--csv-raw only applies to --format csv")
+        raise click.UsageError("--csv-raw only applies to --format csv or manifest")
     from ..bulk.export import open_atomic
 
     with ExitStack() as stack:
@@ -106,7 +176,10 @@ async def _export(
             shortfalls[event.key] = event.detail
 
     async with state.client(max_connections=concurrency) as client:
-        group_ids = [(await resolve_group(client, g)).group_id for g in groups]
+        if groups:
+            group_ids = [(await resolve_group(client, g)).group_id for g in groups]
+        else:
+            group_ids = [g.group_id for g in await client.groups.list()]
         with progress_for(state, "export") as display:
             # Closed here, in this task, when writing fails (a reader that went away): left to
             # the garbage collector its page fetches would be cancelled from another task.

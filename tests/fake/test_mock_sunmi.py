@@ -7,6 +7,8 @@ intercepted fails at once with a TransportError instead of reaching any network.
 from __future__ import annotations
 
 import asyncio
+import importlib
+from pathlib import Path
 
 import httpx
 import pytest
@@ -136,3 +138,22 @@ def test_the_fake_keeps_none_of_the_client_s_key_and_bad_settings_fail_at_once()
         mock_sunmi(colour="blue")
     with pytest.raises(RuntimeError, match="not started"):
         MockSunmi({}).stop()
+
+
+# Starlette's TestClient warns, in its newest versions, that it wants httpx2 instead of httpx.
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_a_web_app_under_starlette_s_test_client_is_intercepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The example app's lifespan builds its client in TestClient's portal thread."""
+    from starlette.testclient import TestClient
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples" / "webapp"))
+    starlette_app = importlib.import_module("starlette_app")
+    with mock_sunmi() as cloud, TestClient(starlette_app.create_app(app_key="k")) as http:
+        listed = http.get("/shops/777001/groups")
+        missing = http.get("/shops/777001/faces/578968819999")
+    assert listed.status_code == 200
+    assert [g["name"] for g in listed.json()] == ["stranger", "regular", "employee"]
+    assert missing.status_code == 404
+    assert cloud.stats.requests_by_endpoint == {"/face/group/getList": 1, "/face/getInfo": 1}

@@ -1,5 +1,6 @@
 """docs/web-apps.md shows the example apps as they are: every Python block on the page is a
-verbatim excerpt of examples/webapp/ (so the page cannot drift from the tested code)."""
+verbatim excerpt of examples/webapp/ (or of the mock_sunmi test it quotes), so the page
+cannot drift from the tested code."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 
 
 def test_every_python_block_of_the_page_is_in_an_example_file() -> None:
-    sources = {p.name: p.read_text() for p in (ROOT / "examples" / "webapp").glob("*.py")}
+    files = [*(ROOT / "examples" / "webapp").glob("*.py"), ROOT / "tests/fake/test_mock_sunmi.py"]
+    sources = {p.name: p.read_text() for p in files}
     blocks = BLOCK.findall(PAGE.read_text())
     assert len(blocks) >= 6
     for block in blocks:

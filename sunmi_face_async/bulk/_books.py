@@ -32,10 +32,13 @@ class Books:
         self.track = Tracker(options.shard)
         #: Which results wait for the confirmation phase (``confirm``), if any.
         self.hold: Callable[[ItemResult], bool] | None = None
+        self.held = 0
 
     def finish(self, result: ItemResult) -> ItemResult:
         if self.hold is not None and self.hold(result):
-            return result  # accepted: it ends (and is counted) when confirmed
+            self.held += 1  # accepted: it ends (and is counted) when confirmed
+            self.progress()
+            return result
         self.report.add(result)
         self.event("item_done", result.key, outcome=result.outcome, detail=result.error or "")
         self.progress()
@@ -45,6 +48,8 @@ class Books:
         if self._on_progress is not None:
             elapsed = anyio.current_time() - self.started
             total, phase = self.track.total, self.track.text()
+            if self.hold is not None and self.held:
+                phase = f"{self.held} accepted to confirm" + (f"; {phase}" if phase else "")
             self._on_progress(self.report.progress(total, self._in_flight(), elapsed, phase))
 
     def set_phase(self, phase: str) -> None:

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     _journal,
     _strategy,
     _sync,
+    _verify,
 )
 from ._app import cli, main
 

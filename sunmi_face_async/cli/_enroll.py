@@ -134,6 +134,26 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 )
 @click.option("--shard", metavar="K/N", help="Only the K-th (from 0) of N disjoint shards.")
 @click.option("--dry-run", is_flag=True, help="Validate every item and send nothing.")
+@click.option(
+    "--confirm",
+    type=click.Choice(["listing", "push"]),
+    help="Confirm accepted uploads at the end: list each group once, or wait for push "
+    "callbacks recorded in the journal. Unconfirmed ones never count as done.",
+)
+@click.option(
+    "--confirm-wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="listing: seconds after the last accepted upload before listing; push: seconds to "
+    "wait for the callbacks.",
+)
+@click.option(
+    "--resend-rejected",
+    is_flag=True,
+    help="Send again items the platform rejected in an earlier run.",
+)
 @output_options
 @pass_state
 def enroll_command(
@@ -150,6 +170,9 @@ def enroll_command(
     external_key_slot: int | None,
     shard: str | None,
     dry_run: bool,
+    confirm: str | None,
+    confirm_wait: float,
+    resend_rejected: bool,
 ) -> int:
     """Upload every picture of SOURCE: a folder, a .csv or a .jsonl manifest.
 
@@ -162,10 +185,15 @@ def enroll_command(
       sunmi-face enroll ./photos --group VIP --create-group
       sunmi-face enroll faces.csv --group VIP --external-key-slot 5 --rate 20
       sunmi-face enroll faces.csv --group VIP --dry-run
+      sunmi-face enroll ./photos --group VIP --confirm listing --confirm-wait 60
     """
     shard_spec = parse_shard(shard)
     if no_journal and (journal is not None or resume):
         raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
+    if confirm == "push" and no_journal:
+        raise click.UsageError("--confirm push needs the journal: the receiver writes into it")
+    if confirm and dry_run:
+        raise click.UsageError("--confirm cannot be combined with --dry-run (nothing is sent)")
     _check_readable(source)
     if dry_run:
         report = run_async(lambda: _dry_run(state, source, group, external_key_slot, shard_spec))
@@ -240,6 +268,9 @@ def enroll_command(
                     job={"source": settings.source, "group": group_id},
                     job_settings=settings.as_dict(),
                     max_listed=None if state.json_mode else 1000,
+                    confirm=confirm,
+                    confirm_wait=confirm_wait,
+                    resend_rejected=resend_rejected,
                 )
                 try:
                     report = await job.run()

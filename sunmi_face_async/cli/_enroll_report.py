@@ -40,10 +40,16 @@ def show_report(
         # A row refused before sending (a bad manifest row, an unreadable picture) is invalid.
         (
             "failed",
-            tuple(o for o in Outcome if o.progress_field == "failed" and o is not Outcome.INVALID),
+            tuple(
+                o
+                for o in Outcome
+                if o.progress_field == "failed" and o not in (Outcome.INVALID, Outcome.REJECTED)
+            ),
         ),
         ("invalid", (Outcome.INVALID,)),
         ("unknown", (Outcome.UNKNOWN,)),
+        ("rejected", (Outcome.REJECTED,)),
+        ("unconfirmed", (Outcome.UNCONFIRMED,)),
         ("duplicate", (Outcome.DUPLICATE,)),
     )
     for word, outcomes in groups:
@@ -55,6 +61,7 @@ def show_report(
         outcome.value: n for outcome, n in counts.items() if n or outcome is Outcome.DONE
     }
     rows["uploads sent"] = report.sent
+    rows.update(_confirmation_rows(report))
     if any(report.by_store):  # a job over many stores: each store's outcomes
         for shop, by_outcome in sorted(report.by_store.items()):
             said = ", ".join(f"{n} {outcome}" for outcome, n in by_outcome.items())
@@ -65,6 +72,19 @@ def show_report(
         rows["journal"] = str(journal)
     state.output.summary("dry run" if dry_run else "enroll", rows)
     return exit_code_for(failed)
+
+
+def _confirmation_rows(report: EnrollReport) -> dict[str, object]:
+    """Accepted is not enrolled: say what was confirmed, or that nothing was."""
+    said = report.confirmation
+    if said["mode"] is None:
+        return {"accepted": f"{said['accepted']} (not confirmed: see --confirm)"}
+    return {
+        "accepted": said["accepted"],
+        f"confirmed ({said['mode']})": said["confirmed"],
+        "rejected": said["rejected"],
+        "unconfirmed": said["unconfirmed"],
+    }
 
 
 def _list(state: State, word: str, items: list[dict[str, Any]], total: int, where: str) -> None:
@@ -86,9 +106,10 @@ def _where_to_find(journal: Path | None) -> str:
 def _advice(report: EnrollReport, journal: Path | None, check_command: str | None) -> list[str]:
     from ..bulk import Outcome
 
+    lines = _confirm_advice(report, journal)
     unknown = report.counts[Outcome.UNKNOWN]
     if not unknown:
-        return []
+        return lines
     named = report.named(Outcome.UNKNOWN)
     earlier = sum(1 for i in named if i["reason"] == "an earlier run left its outcome unknown")
     if earlier == unknown:
@@ -98,7 +119,7 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
         why = "the connection ended before the server's answer, or an earlier run did not record it"
     else:
         why = "the connection ended before the server's answer"
-    lines = [
+    lines += [
         f"{unknown} upload(s) may or may not have been applied: {why}. Sending them again "
         "could make a second copy."
     ]
@@ -116,5 +137,26 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
             f"value slot, 1-{CUSTOM_SLOTS}, the group leaves free): then the tool resolves such "
             "uploads itself by listing the group. An existing journal keeps the slot it started "
             "with."
+        )
+    return lines
+
+
+def _confirm_advice(report: EnrollReport, journal: Path | None) -> list[str]:
+    said, lines = report.confirmation, []
+    if said["rejected"]:
+        lines.append(
+            f"{said['rejected']} picture(s) were accepted, then rejected by the platform: they "
+            "are not enrolled. Replace those pictures, or send them again with --resume "
+            "--resend-rejected."
+        )
+    if said["unconfirmed"]:
+        later = (
+            f"sunmi-face verify {shlex.quote(str(journal.absolute()))}"
+            if journal is not None
+            else "sunmi-face faces list --group GROUP"
+        )
+        lines.append(
+            f"{said['unconfirmed']} accepted upload(s) got no confirmation in time: they may "
+            f"not be enrolled. Check them later with: {later}"
         )
     return lines

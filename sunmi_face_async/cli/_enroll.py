@@ -34,6 +34,7 @@ from ._resume import (
     take_back,
 )
 from ._runtime import State, pass_state, resolve_group, run_async
+from ._shard import parse_shard, resolve_shard  # parse_shard: kept here for old callers
 
 if TYPE_CHECKING:
     from ..bulk import EnrollReport, FaceUpload, ManifestError
@@ -43,16 +44,6 @@ __all__ = ["enroll_command", "parse_shard"]
 # Up to this many manifest rows are read ahead so the progress bar knows the total.
 _COUNT_AHEAD = 200_000
 JOURNAL_DIR = Path(".sunmi-face")
-
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """``K/N`` (0 <= K < N): this process takes the K-th of N disjoint shards."""
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match or not 0 <= int(match[1]) < int(match[2]):
-        raise click.BadParameter(f"{text!r} is not K/N with 0 <= K < N", param_hint="--shard")
-    return int(match[1]), int(match[2])
 
 
 def default_journal(source: Path, group_id: str | None) -> Path:
@@ -132,7 +123,19 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
     type=click.IntRange(1, CUSTOM_SLOTS),
     help="Custom value slot holding each face's external key (for a folder: the file name).",
 )
-@click.option("--shard", metavar="K/N", help="Only the K-th (from 0) of N disjoint shards.")
+@click.option(
+    "--shard",
+    metavar="K/N|auto",
+    help="Only the K-th (from 0) of N disjoint shards; auto: the index a Kubernetes Indexed "
+    "Job, Slurm job array or AWS Batch array job gives this worker.",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --shard auto: the shard count, where the engine does not give it (a "
+    "Kubernetes Indexed Job's completions) [env: SUNMI_SHARDS].",
+)
 @click.option("--dry-run", is_flag=True, help="Validate every item and send nothing.")
 @click.option(
     "--confirm",
@@ -169,6 +172,7 @@ def enroll_command(
     resume: bool,
     external_key_slot: int | None,
     shard: str | None,
+    shards: int | None,
     dry_run: bool,
     confirm: str | None,
     confirm_wait: float,
@@ -187,7 +191,10 @@ def enroll_command(
       sunmi-face enroll faces.csv --group VIP --dry-run
       sunmi-face enroll ./photos --group VIP --confirm listing --confirm-wait 60
     """
-    shard_spec = parse_shard(shard)
+    shard_spec = resolve_shard(
+        shard, shards=shards, env=state.env if state.env is not None else os.environ
+    )
+    shard = None if shard_spec is None else f"{shard_spec[0]}/{shard_spec[1]}"  # as recorded
     if no_journal and (journal is not None or resume):
         raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
     if confirm == "push" and no_journal:

@@ -73,7 +73,10 @@ async def _close_under_load(
             async with anyio.create_task_group() as group:
                 for index in range(50):
                     group.start_soon(one, children[index % 5])
-                await anyio.sleep(0.2)
+                # Close once requests are on the wire (a loaded machine may take a while).
+                while server.requests == 0:
+                    await anyio.sleep(0.01)
+                await anyio.sleep(0.05)
                 closing = time.monotonic()
                 await parent.aclose()
         await server.wait_closed(5.0)  # the issue measured 16 sockets still open 5 s later

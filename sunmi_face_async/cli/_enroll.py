@@ -34,7 +34,7 @@ from ._resume import (
     take_back,
 )
 from ._runtime import State, pass_state, resolve_group, run_async
-from ._shard import parse_shard, resolve_shard  # parse_shard: kept here for old callers
+from ._shard import parse_shard, resolve_shard, shard_options  # parse_shard: for old callers
 
 if TYPE_CHECKING:
     from ..bulk import EnrollReport, FaceUpload, ManifestError
@@ -102,8 +102,7 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option(
     "--per-store-concurrency",
     type=click.IntRange(1, 256),
-    help="For a manifest over many stores (a sunmi_shop_no column): at most this many items "
-    "of one store at once, the stores taking turns, so a slow store cannot hold them all.",
+    help="Rows naming their store (sunmi_shop_no): at most this many of one store at once.",
 )
 @click.option(
     "--rate",
@@ -123,19 +122,7 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
     type=click.IntRange(1, CUSTOM_SLOTS),
     help="Custom value slot holding each face's external key (for a folder: the file name).",
 )
-@click.option(
-    "--shard",
-    metavar="K/N|auto",
-    help="Only the K-th (from 0) of N disjoint shards; auto: the index a Kubernetes Indexed "
-    "Job, Slurm job array or AWS Batch array job gives this worker.",
-)
-@click.option(
-    "--shards",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="With --shard auto: the shard count, where the engine does not give it (a "
-    "Kubernetes Indexed Job's completions) [env: SUNMI_SHARDS].",
-)
+@shard_options
 @click.option("--dry-run", is_flag=True, help="Validate every item and send nothing.")
 @click.option(
     "--confirm",

@@ -17,17 +17,36 @@ gives (``--shard K/N``), so it runs as printed anywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import click
 
-__all__ = ["parse_shard", "resolve_shard"]
+__all__ = ["parse_shard", "resolve_shard", "shard_options"]
 
 _ENGINES = (
     ("a Kubernetes Indexed Job", "JOB_COMPLETION_INDEX", None),
     ("a Slurm job array", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"),
     ("an AWS Batch array job", "AWS_BATCH_JOB_ARRAY_INDEX", "AWS_BATCH_JOB_ARRAY_SIZE"),
 )
+
+
+def shard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--shard K/N|auto`` and ``--shards N`` on a command (its parameters ``shard`` and
+    ``shards``; pass them to ``resolve_shard``)."""
+    command = click.option(
+        "--shards",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="With --shard auto: the shard count, where the engine does not give it (a "
+        "Kubernetes Indexed Job's completions) [env: SUNMI_SHARDS].",
+    )(command)
+    return click.option(
+        "--shard",
+        metavar="K/N|auto",
+        help="Only the K-th (from 0) of N disjoint shards; auto: the index a Kubernetes "
+        "Indexed Job, Slurm job array or AWS Batch array job gives this worker.",
+    )(command)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -18,12 +18,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import chart, client_overhead, export, memory, report, sync_perf, targets, throughput
+from . import (
+    chart,
+    client_overhead,
+    export,
+    layers,
+    memory,
+    report,
+    sync_perf,
+    targets,
+    throughput,
+)
 from ._common import machine
 from .server import BenchServer
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("overhead", "throughput", "export", "memory", "sync")
+SCENARIOS = ("overhead", "layers", "throughput", "export", "memory", "sync")
 
 
 def _log(message: str) -> None:
@@ -75,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             (raw_dir / "profile.txt").write_text(client_overhead.profile(), encoding="utf-8")
         except Exception:
             _log(f"profile failed: {traceback.format_exc(limit=2)}")
-    if wanted & {"throughput", "export"}:
+    if wanted & {"throughput", "export", "layers"}:
         with BenchServer() as server:
+            step("layers", lambda: layers.run(server.base_url, quick=quick))
             results["server_core"] = server.server_core
             step(
                 "throughput",

@@ -77,7 +77,7 @@ def isolated(n: int = 2000, rounds: int = 7) -> dict[str, float]:
         "encode form (incl. sign)": _best(
             lambda: transport.encode(ep.GROUP_INFO, business, None), n, rounds
         ),
-        "encode 50 KB multipart (incl. sign)": _best(
+        "encode 50 KB multipart": _best(
             lambda: transport.encode(ep.FACE_ADD, upload, PICTURE), n, rounds
         ),
         "parse envelope": _best(
@@ -182,13 +182,41 @@ async def _end_to_end(base_url: str, n: int, rounds: int) -> dict[str, dict[str,
     }
 
 
+def uvloop_enroll(
+    base_url: str, *, size: int = 50_000, concurrency: int = 16, duration: float, rounds: int
+) -> dict[str, Any] | None:
+    """Bulk enroll's uploads per second on asyncio's loop and on uvloop, both backends
+    (interleaved rounds, medians); None when uvloop is not installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    from ._clients import Payload, run_ours
+
+    payload = Payload(f"upload {size // 1000} KB", size)
+    samples: dict[str, list[float]] = {}
+    for round_ in range(rounds):
+        runners = [("asyncio", asyncio.run), ("uvloop", uvloop.run)]
+        for loop_name, runner in runners if round_ % 2 == 0 else runners[::-1]:
+            for backend in ("httpx", "aiohttp"):
+                run = runner(run_ours(base_url, payload, concurrency, duration, backend))
+                samples.setdefault(f"ours-{backend} on {loop_name}", []).append(run.rps)
+    rates = {name: statistics.median(values) for name, values in samples.items()}
+    items = sum(len(v) for v in samples.values())
+    return {"size": size, "concurrency": concurrency, "items": items, "rates": rates}
+
+
 def run(base_url: str | None, *, quick: bool = False) -> dict[str, Any]:
-    """Both views; ``base_url`` None leaves the end-to-end view out."""
-    n, rounds = (500, 3) if quick else (2000, 7)
+    """Both views, and enroll with and without uvloop; ``base_url`` None leaves the views
+    that need the loopback server out."""
+    n, rounds = (200, 2) if quick else (2000, 7)
     result: dict[str, Any] = {"isolated_us": isolated(n, rounds)}
     if base_url is not None:
         result["end_to_end_cpu_us"] = asyncio.run(
-            _end_to_end(base_url, 300 if quick else 1500, 3 if quick else 5)
+            _end_to_end(base_url, 100 if quick else 1500, 1 if quick else 5)
+        )
+        result["uvloop"] = uvloop_enroll(
+            base_url, duration=0.3 if quick else 2.0, rounds=1 if quick else 3
         )
     return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import targets
+from . import report_backends, targets
 from .throughput import CLIENTS
 
 
@@ -41,7 +41,7 @@ def _summary(results: dict[str, Any]) -> list[str]:
         return [*lines, "No target could be checked in this run.", ""]
     passed = sum(1 for c in targets.checks(results) if c.passed)
     lines += [f"{passed} of {len(rows)} checks pass.", ""]
-    header = ["target (issue 6)", "measured", "result", "why missed (evidence from this run)"]
+    header = ["target (issues 6, 14)", "measured", "result", "why missed (evidence from this run)"]
     return lines + _table(header, rows)
 
 
@@ -59,7 +59,7 @@ def _server(results: dict[str, Any]) -> list[str]:
     for payload, c, ratio in headroom:
         busy = [
             (targets.cell(throughput, payload, c, 0.0, name) or {}).get("server_busy")
-            for name in ("aiohttp", "ours")
+            for name in ("aiohttp", targets.OURS)
         ]
         if ratio is None:
             verdict = "ours not measured"
@@ -70,7 +70,7 @@ def _server(results: dict[str, Any]) -> list[str]:
         rows.append(
             [payload, str(c), _num(ratio, ".1f"), *(_num(b and b * 100) for b in busy), verdict]
         )
-    header = ["payload", "C", "aiohttp ÷ ours", "server CPU % (aiohttp)", "(ours)", "verdict"]
+    header = ["payload", "C", "aiohttp ÷ ours-httpx", "server CPU % (aiohttp)", "(ours)", "verdict"]
     lines += _table(header, rows)
     return [
         *lines,
@@ -107,12 +107,14 @@ def _throughput(results: dict[str, Any]) -> list[str]:
     settings = results.get("settings") or {}
     lines = ["## (b) Requests per second", ""]
     lines += [
-        "`ours` = bulk enroll for uploads, C worker tasks over `groups.get` for forms; "
-        "`httpx` = one stock AsyncClient; `gather` and `sequential` use our client naively. "
-        "`in flight` = the most requests the server held at once while `ours` ran.",
+        "`ours-httpx` / `ours-aiohttp` = our client on each backend: bulk enroll for uploads, "
+        "C worker tasks over `groups.get` for forms; `httpx` = one stock AsyncClient; "
+        "`gather` and `sequential` use our client (httpx) naively. `in flight` = the most "
+        "requests the server held at once while `ours-httpx` ran.",
         "",
-        f"Each of aiohttp, httpx and ours ran {settings.get('rounds', 1)} time(s) per cell for "
-        f"at least {settings.get('duration_s', 0):g} s (3 round trips at long latencies), "
+        f"Each of aiohttp, httpx and ours (both backends) ran {settings.get('rounds', 1)} "
+        f"time(s) per cell for at least {settings.get('duration_s', 0):g} s "
+        "(3 round trips at long latencies), "
         "interleaved; the table shows the median. `gather` sends as many calls as ours "
         "completed in that time, all at once, and is cut off after twice the duration.",
         "",
@@ -123,7 +125,7 @@ def _throughput(results: dict[str, Any]) -> list[str]:
         table = []
         for latency, c in keys:
             cells = {n: targets.cell(rows, payload, c, latency, n) for n in CLIENTS}
-            ours, stock = cells["ours"], cells["httpx"]
+            ours, stock = cells[targets.OURS], cells["httpx"]
             ratio = (
                 ours["rps"] / stock["rps"]
                 if ours and stock and "rps" in ours and stock.get("rps")
@@ -134,7 +136,7 @@ def _throughput(results: dict[str, Any]) -> list[str]:
                 + [_rps_text(cells[n]) for n in CLIENTS]
                 + [_num(ratio, ".2f"), str((ours or {}).get("max_in_flight", "—"))]
             )
-        header = ["latency", "C", *CLIENTS, "ours ÷ httpx", "in flight"]
+        header = ["latency", "C", *CLIENTS, "ours-httpx ÷ httpx", "in flight"]
         lines += _table(header, table)
     return lines
 
@@ -225,7 +227,8 @@ def render(results: dict[str, Any], chart_name: str | None) -> str:
         "shared machine are noisy: read the ratios, which are measured side by side in one run.",
         "",
     ]
-    lines += _machine(results) + _summary(results) + _server(results) + _overhead(results)
+    lines += _machine(results) + _summary(results) + report_backends.backends(results)
+    lines += _server(results) + _overhead(results) + report_backends.layers(results)
     lines += _throughput(results)
     if chart_name:
         lines += [f"![requests per second against concurrency]({chart_name})", ""]

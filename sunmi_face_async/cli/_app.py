@@ -27,7 +27,7 @@ from ._exits import (
     Terminated,
     describe_error,
 )
-from ._runtime import State
+from ._runtime import State, no_uvloop_option
 from ._safe import safe_traceback
 
 __all__ = ["SunmiFaceCli", "cli", "main", "output_options"]
@@ -192,6 +192,13 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--base-url", metavar="URL", help="API base URL [env: SUNMI_BASE_URL].")
 @click.option("--uat", is_flag=True, help="Use SUNMI's UAT (test) gateway.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per request.")
+@click.option(
+    "--no-uvloop",
+    is_flag=True,
+    expose_value=False,
+    callback=no_uvloop_option,
+    help="Use asyncio's own event loop even when uvloop is installed [env: SUNMI_UVLOOP=0].",
+)
 @output_options
 @click.version_option(__version__, "--version", prog_name="sunmi-face")
 @click.pass_context

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import importlib.util
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from .. import AsyncSunmiFace
     from ..models import FaceGroup
 
-__all__ = ["State", "pass_state", "resolve_group", "run_async"]
+__all__ = ["State", "no_uvloop_option", "pass_state", "resolve_group", "run_async", "use_uvloop"]
 
 T = TypeVar("T")
 
@@ -93,6 +95,23 @@ def _prompt_for_key() -> str:
 pass_state = click.make_pass_decorator(State, ensure=True)
 
 
+_uvloop_refused = False  # --no-uvloop on this invocation
+
+
+def no_uvloop_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """The ``--no-uvloop`` flag's callback (run on every invocation, so it also resets)."""
+    global _uvloop_refused
+    _uvloop_refused = value
+
+
+def use_uvloop() -> bool:
+    """Whether commands run on uvloop: when it is installed (the ``[uvloop]`` extra; never on
+    Windows) and neither ``--no-uvloop`` nor ``SUNMI_UVLOOP=0`` says no."""
+    if _uvloop_refused or os.environ.get("SUNMI_UVLOOP", "").strip() in ("0", "false", "no"):
+        return False
+    return sys.platform != "win32" and importlib.util.find_spec("uvloop") is not None
+
+
 def run_async(body: Callable[[], Awaitable[T]]) -> T:
     """Run one command body on a fresh event loop.
 
@@ -123,7 +142,7 @@ def run_async(body: Callable[[], Awaitable[T]]) -> T:
             loop.remove_signal_handler(signal.SIGTERM)
 
     try:
-        return anyio.run(main)
+        return anyio.run(main, backend_options={"use_uvloop": use_uvloop()})
     except (asyncio.CancelledError, KeyboardInterrupt):
         if terminated:
             raise Terminated from None

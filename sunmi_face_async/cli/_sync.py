@@ -161,8 +161,11 @@ def sync_command(
             )  # fmt: skip
             again = command.argv(state, resume=True)
             if not plan_only:
+                # --resume only when the journal exists already: a run stopped before it
+                # was created is run again afresh, and either command reuses the journal.
+                rerun = again if path.exists() else command.argv(state)
                 state.interrupt_hint = (
-                    f"the sync journal records the actions in flight; run again with:\n  {again}"
+                    f"the sync journal records the actions in flight; run again with:\n  {rerun}"
                 )
             try:
                 report = await sync(

@@ -5,12 +5,16 @@ printed."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
+import time
+from collections import Counter
 from pathlib import Path
 
 from sunmi_face_async.testing.pictures import tiny_png
 
-from ._proc import Fake, clean_env, fake, run, run_env
+from ._proc import SUNMI_FACE, TIMEOUT, Fake, clean_env, fake, run, run_env, spawn, stop
 
 __all__ = ["fake"]
 
@@ -138,3 +142,43 @@ def test_a_bad_row_names_file_line_and_field(fake: Fake, tmp_path: Path) -> None
     why = "gender must be 0, 1, 2, unknown, male or female, not 'robot'"
     assert f"invalid: {path}:2: {why}" in result.stderr.splitlines()
     assert [f["name"] for f in fake.faces_in("staff")] == ["person 0"]
+
+
+def test_ctrl_c_prints_a_command_that_finishes_the_job_and_another_slot_is_refused(
+    fake: Fake, tmp_path: Path
+) -> None:
+    group(fake, tmp_path)
+    path = manifest(tmp_path, [staff(n) for n in range(40)])
+    fake.set_faults(latency=0.05, endpoints=["/face/add"])
+    argv = [SUNMI_FACE, "--timeout", "1", "sync", str(path), "-g", "staff"]
+    process = spawn(
+        [*argv, "--external-key-slot", "1", "--concurrency", "2"], clean_env(fake.env), tmp_path
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while fake.requests("/face/add") < 6 and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        stop(process)
+    assert process.returncode == 130, err
+    lines = err.splitlines()
+    hint = lines[lines.index("the sync journal records the actions in flight; run again with:") + 1]
+    command = shlex.split(hint)
+    assert command[0] == "sunmi-face"
+    assert "--journal" in command  # the same journal, whatever the directory
+    assert 0 < len(fake.faces_in("staff")) < 40
+
+    fake.set_faults(latency=0.0)
+    finished = run_env(command[1:], clean_env(fake.env), tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    keys = Counter(f["customer_value1"] for f in fake.faces_in("staff"))
+    assert keys == Counter(f"emp-{n}" for n in range(40))  # each once: none sent twice
+
+    at = command.index("--external-key-slot")
+    other = [*command[1:at], "--external-key-slot", "2", *command[at + 2 :]]
+    refused = run_env(other, clean_env(fake.env), tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "--external-key-slot is 2 here but 1 in the journal" in refused.stderr

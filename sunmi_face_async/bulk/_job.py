@@ -58,7 +58,7 @@ class EnrollJob:
     ) -> None:
         self.options = options
         #: The stores of the job: calls routed to each group's store, rows resolved per store.
-        self.stores = Stores(client, options.per_store_concurrency)
+        self.stores = Stores(client, options.per_store_concurrency, look_up=not options.dry_run)
         client = self.client = self.stores.client
         self._uploads = self.stores.entries(uploads)
         #: Seconds after which an upload left in flight can no longer land (``settle``).

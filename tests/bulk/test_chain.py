@@ -173,3 +173,15 @@ async def test_a_slow_store_does_not_starve_the_others(tmp_path: Path, per_store
     # The fast stores are through while the slow one has done only a few (it holds at most
     # two workers); without the per-store limit it takes all six and the others wait.
     assert slow_before <= 4, order
+
+
+async def test_a_dry_run_checks_rows_named_by_group_without_sending(tmp_path: Path) -> None:
+    cloud = FakeSunmiCloud(seed=12)
+    await _groups(cloud)
+    path = _manifest(tmp_path, _rows(2))
+    cloud.reset_stats()
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        report = await enroll(client, read_csv(path), dry_run=True).run()
+    assert report.counts[Outcome.CHECKED] == 6
+    assert report.by_store == {shop: {"checked": 2} for shop in STORES}
+    assert sum(cloud.stats.requests_by_endpoint.values()) == 0

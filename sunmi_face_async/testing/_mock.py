@@ -27,6 +27,7 @@ from .fake import FakeSunmiCloud
 __all__ = ["MockSunmi", "mock_sunmi", "mocked_cloud"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_Tokens = tuple[contextvars.Token[Any], contextvars.Token[Any]]
 
 _API_PREFIX = "/openapi"
 #: Longest first, so ``/face/group/getList`` is never read as a shorter path's suffix.
@@ -63,7 +64,12 @@ class MockSunmi:
     def __init__(self, settings: dict[str, Any]) -> None:
         FakeSunmiCloud(**settings)  # bad settings fail here, not at the first ``with``
         self._settings = settings
-        self._tokens: list[tuple[contextvars.Token[Any], contextvars.Token[Any]]] = []
+        # The undo tokens of each start, kept per context: a token can only be reset in the
+        # context that set it, and tasks or threads sharing this object enter and leave it
+        # in any order.
+        self._entered: contextvars.ContextVar[tuple[_Tokens, ...]] = contextvars.ContextVar(
+            "sunmi_face_async_mock_entered", default=()
+        )
         self.cloud: FakeSunmiCloud | None = None
 
     def start(self) -> FakeSunmiCloud:
@@ -74,17 +80,23 @@ class MockSunmi:
         def transport() -> httpx.AsyncBaseTransport:
             return _FakeRoute(cloud)
 
-        self._tokens.append((AsyncSunmiFace.transport_override.set(transport), _active.set(cloud)))
+        tokens = (AsyncSunmiFace.transport_override.set(transport), _active.set(cloud))
+        self._entered.set((*self._entered.get(), tokens))
         self.cloud = cloud
         return cloud
 
     def stop(self) -> None:
-        """Stop intercepting: clients built from now on use the network again."""
-        if not self._tokens:
-            raise RuntimeError("mock_sunmi() was not started")
-        override, active = self._tokens.pop()
+        """Stop intercepting: clients built from now on use the network again.
+
+        Undoes the last :meth:`start` made in this context (thread or task).
+        """
+        entered = self._entered.get()
+        if not entered:
+            raise RuntimeError("mock_sunmi() was not started in this context")
+        override, active = entered[-1]
         _active.reset(active)
         AsyncSunmiFace.transport_override.reset(override)
+        self._entered.set(entered[:-1])
 
     def __enter__(self) -> FakeSunmiCloud:
         return self.start()

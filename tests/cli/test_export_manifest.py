@@ -165,3 +165,22 @@ def test_shops_file_exports_every_store_listed(
     assert again.exit_code == 2
     assert f"{shops}:3: 'S1' is listed twice" in again.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_manifest_syncs_a_second_store_to_the_same_groups(
+    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke
+) -> None:
+    seed(cloud, "S1", ["Ann", "Bo", "Cy", "Dee"], tmp_path)
+    out = tmp_path / "m.jsonl"
+    _manifest_export(invoke, out, "--map-shop", "S1=S3")
+    copied = invoke(["--shop-no", "S1", "copy-structure", "--to-shop", "S3"])
+    assert copied.exit_code == 0, copied.output
+    sync = ["--shop-no", "S3", "sync", str(out), "--external-key-slot", "1"]
+    applied = invoke([*sync, "--journal", str(tmp_path / "s.sqlite"), "--json"])
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.stdout)["writes"] == {"add": 4}
+    assert _contents(cloud, "S3") == _contents(cloud, "S1")
+    again = invoke([*sync, "--plan", "--json"])
+    assert again.exit_code == 0, again.output
+    plan = json.loads(again.stdout)
+    assert (plan["add"], plan["update"], plan["unchanged"], plan["items"]) == (0, 0, 4, [])

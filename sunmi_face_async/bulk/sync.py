@@ -114,14 +114,36 @@ async def sync(
     client: Any,
     items: Iterable[Entry] | AsyncIterable[Entry],
     options: SyncOptions | None = None,
-    **keywords: Any,
+    *,
+    external_key_slot: int | None = None,
+    prune: bool = False,
+    replace_pictures: bool = False,
+    plan_only: bool = False,
+    groups: Iterable[str] = (),
+    journal: str | os.PathLike[str] | SyncJournal | None = None,
+    resume: bool | None = None,
+    concurrency: int = 16,
+    rate: float | None = None,
+    shard: tuple[int, int] | None = None,
+    settle: float | None = None,
+    max_attempts: int = 3,
+    retry_delay: float = 0.25,
+    reconcile_rounds: int = 3,
+    job: Mapping[str, Any] | None = None,
+    job_settings: Mapping[str, Any] | None = None,
+    max_listed: int | None = 1000,
+    on_item: Callable[[SyncItem], None] | None = None,
+    on_event: Callable[[BulkEvent], None] | None = None,
 ) -> SyncReport:
     """Make the store's groups match ``items``; returns the plan (``plan_only``) or the
     report of the applied sync.
 
-    The options come as keywords (``external_key_slot=``, ``prune=``,
-    ``replace_pictures=``, ``plan_only=``, ``journal=``, ``resume=``, ``concurrency=``,
-    ``shard=``, ...: the fields of ``SyncOptions``) or as one ``SyncOptions``.
+    The options come as keywords (typed here, so a checker sees them) or as one
+    ``SyncOptions`` (``options=``; then no keyword may be given): either way they become one
+    ``SyncOptions``, validated once (``ValueError`` naming the option). ``external_key_slot``
+    (1 to ``CUSTOM_SLOTS``) is required: the custom value slot holding each face's key.
+    ``groups`` names target groups besides those the rows name (what ``prune`` may empty);
+    ``on_item`` gets each item as it ends, ``on_event`` what sync waits for and adopts.
 
     ``journal`` (a path) keeps, per key, the sha256 of the picture sync uploaded, and the
     actions in flight: run every sync of one job with the same journal. Without one, no
@@ -133,11 +155,22 @@ async def sync(
     re-planned only ``settle`` seconds after they were sent (default: the client's timeout
     plus 5 s), so an add still on the wire lands before the groups are listed.
     """
+    # The keywords above are exactly the fields of SyncOptions (a test holds them equal).
+    keywords = {name: value for name, value in locals().items() if name in _DEFAULTS}
     if options is None:
         options = SyncOptions(**keywords)
-    elif keywords:
-        raise TypeError(f"sync: pass options= or keywords, not both (got {', '.join(keywords)})")
+    else:
+        changed = sorted(k for k, v in keywords.items() if _DEFAULTS[k] != v and k != "groups")
+        if changed or tuple(keywords["groups"]):
+            given = ", ".join(changed or ["groups"])
+            raise TypeError(f"sync: pass options= or keywords, not both (got {given})")
     return await _Run(client, options).run(items)
+
+
+_DEFAULTS = {
+    name: None if field.default is attrs.NOTHING else field.default
+    for name, field in attrs.fields_dict(SyncOptions).items()
+}
 
 
 def _store_of(client: Any) -> str | None:

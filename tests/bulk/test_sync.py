@@ -3,10 +3,12 @@ replace order, a second run that sends no write, and the journal's identity."""
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace
@@ -17,6 +19,7 @@ from sunmi_face_async.bulk import (
     ManifestError,
     Outcome,
     SyncAction,
+    SyncOptions,
     in_shard,
     sync,
 )
@@ -388,3 +391,21 @@ async def test_a_row_may_name_its_group_by_name_but_not_another_store(
         ("k4", SyncAction.ADD, None),
     ]
     assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k4": 1})
+
+
+async def test_the_keywords_are_the_options_and_the_slot_is_required(
+    client: AsyncSunmiFace,
+) -> None:
+    params = inspect.signature(sync).parameters
+    keywords = {n: p.default for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
+    fields = {
+        n: None if f.default is attrs.NOTHING else f.default
+        for n, f in attrs.fields_dict(SyncOptions).items()
+    }
+    assert keywords == fields
+    with pytest.raises(ValueError, match="external_key_slot is required"):
+        await sync(client, [])
+    with pytest.raises(ValueError, match="external_key_slot must be 1 to 5"):
+        await sync(client, [], external_key_slot=6)
+    with pytest.raises(TypeError, match=r"not both \(got prune\)"):
+        await sync(client, [], SyncOptions(external_key_slot=1), prune=True)

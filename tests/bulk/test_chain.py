@@ -185,3 +185,21 @@ async def test_a_dry_run_checks_rows_named_by_group_without_sending(tmp_path: Pa
     assert report.counts[Outcome.CHECKED] == 6
     assert report.by_store == {shop: {"checked": 2} for shop in STORES}
     assert sum(cloud.stats.requests_by_endpoint.values()) == 0
+
+
+async def test_unknown_outcomes_in_a_chain_are_reconciled_by_key_in_their_store(
+    tmp_path: Path,
+) -> None:
+    cloud = FakeSunmiCloud(seed=13)
+    ids = await _groups(cloud)
+    path = _manifest(tmp_path, _rows(8))
+    cloud.faults.endpoints = {"/face/add"}
+    cloud.faults.commit_then_timeout_rate = 0.3  # applied, then the answer is lost
+    async with cloud.client(sunmi_shop_no="S1", timeout=2) as client:
+        report = await enroll(
+            client, read_csv(path), external_key_slot=1, settle=0, retry_delay=0
+        ).run()
+    assert report.counts[Outcome.DONE] == 24, report.as_dict()
+    for shop in STORES:
+        keys = sorted(f.customer_value(1) for f in cloud.faces_in(ids[shop], shop))
+        assert keys == sorted(f"k{i}" for i in range(8))  # each key once: none sent twice

@@ -19,14 +19,13 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sunmi_http import PushReceiver, error_response
+from sunmi_http import PushReceiver, error_response, read_picture
 
 from sunmi_face_async import AsyncSunmiFace, SunmiError, ValidationError
 from sunmi_face_async.models import to_dict
 
 #: Seconds each route gives its SUNMI call, retries included.
 ROUTE_DEADLINE = 1.0
-MAX_PICTURE = 1024 * 1024
 
 
 def sunmi(request: Request, shop: str) -> AsyncSunmiFace:
@@ -75,9 +74,7 @@ def create_app(*, deadline: float = ROUTE_DEADLINE, app_key: str | None = None) 
         api: Sunmi, group_id: str, request: Request, name: Annotated[str | None, Query()] = None
     ) -> JSONResponse:
         """The request body is the picture (JPEG, PNG or BMP); ``?name=`` names the face."""
-        picture = await request.body()
-        if len(picture) > MAX_PICTURE:
-            raise ValidationError("pic", "is over 1 MB")
+        picture = await read_picture(request)
         face_id = await api.faces.add(group_id, pic=picture, name=name)
         return JSONResponse({"face_id": face_id}, status_code=201)
 

@@ -23,14 +23,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from sunmi_http import PushReceiver, error_response
+from sunmi_http import PushReceiver, error_response, read_picture
 
 from sunmi_face_async import AsyncSunmiFace, SunmiError, ValidationError
 from sunmi_face_async.models import to_dict
 
 #: Seconds each route gives its SUNMI call, retries included.
 ROUTE_DEADLINE = 1.0
-MAX_PICTURE = 1024 * 1024
 
 
 def sunmi(request: Request) -> AsyncSunmiFace:
@@ -63,9 +62,7 @@ async def get_face(request: Request) -> Response:
 
 async def add_face(request: Request) -> Response:
     """The request body is the picture (JPEG, PNG or BMP); ``?name=`` names the face."""
-    picture = await request.body()
-    if len(picture) > MAX_PICTURE:
-        raise ValidationError("pic", "is over 1 MB")
+    picture = await read_picture(request)
     api = sunmi(request)
     face_id = await api.faces.add(
         request.path_params["group_id"], pic=picture, name=request.query_params.get("name")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sunmi_face_async import (
@@ -31,12 +32,14 @@ from sunmi_face_async import (
 )
 from sunmi_face_async.webhook import PushEvent, callback_app
 
-__all__ = ["READS", "PushReceiver", "error_response"]
+__all__ = ["MAX_PICTURE", "READS", "PushReceiver", "error_response", "read_picture"]
 
 #: Methods that change nothing: their outcome is never "unknown".
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: What a client is told to wait when SUNMI could not be reached.
 UNAVAILABLE_RETRY_AFTER = 5
+#: The largest picture a route takes (SUNMI's own limit is about as large).
+MAX_PICTURE = 1024 * 1024
 
 
 def _answer(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
@@ -69,6 +72,23 @@ def error_response(exc: SunmiError, method: str) -> JSONResponse:
         return _answer(503, "unavailable", str(exc), headers=headers)
     code = exc.code if isinstance(exc, APIError) else None
     return _answer(502, "sunmi_error", str(exc), code=code)
+
+
+async def read_picture(request: Request, limit: int = MAX_PICTURE) -> bytes:
+    """The request body, refused (``ValidationError`` on ``pic``) once it passes ``limit``.
+
+    Read chunk by chunk, never more than ``limit`` bytes and one chunk: a client that sends
+    (or only announces) a huge body gets its answer at once, not after it was all buffered.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ValidationError("pic", f"is over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValidationError("pic", f"is over {limit} bytes")
+    return bytes(body)
 
 
 class PushReceiver:

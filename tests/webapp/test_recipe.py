@@ -237,3 +237,47 @@ async def test_push_callbacks_reach_the_route_once(
         assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
         assert forged.status_code == 401
         assert len((await http.get(f"{app_url}/push-events")).json()) == 2
+
+
+async def _post_part_of_a_big_upload(url: str, path: str, length: str, sent: int) -> bytes:
+    """POST ``path`` with the ``length`` header, send ``sent`` bytes, read what comes back.
+
+    ``length`` is a ``Content-Length`` far above what is sent, or ``chunked`` (chunks without
+    the last one). The rest never comes: an app that reads the whole body before checking
+    its size waits for ever, so the answer is awaited with a bound (empty: none in time).
+    """
+    host, port = url.removeprefix("http://").split(":")
+    stream = await anyio.connect_tcp(host, int(port))
+    async with stream:
+        header = (
+            "Transfer-Encoding: chunked" if length == "chunked" else f"Content-Length: {length}"
+        )
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/png\r\n{header}\r\n\r\n"
+        )
+        await stream.send(head.encode())
+        chunk = b"\x00" * 65536
+        if length == "chunked":
+            chunk = b"10000\r\n" + chunk + b"\r\n"
+        for _ in range(sent // 65536):
+            await stream.send(chunk)
+        answer = b""
+        with anyio.move_on_after(LATE):
+            while not answer.endswith(b"}"):
+                answer += await stream.receive()
+        return answer
+
+
+@pytest.mark.parametrize("length", [str(50 * 1024 * 1024), "chunked"])
+async def test_an_oversized_picture_is_refused_before_the_whole_body_arrives(
+    app_url: str, fake: ThreadedFakeServer, shop: tuple[str, str, str], length: str
+) -> None:
+    number, group_id, _ = shop
+    path = f"/shops/{number}/groups/{group_id}/faces?name=Big"
+    started = time.monotonic()
+    answer = await _post_part_of_a_big_upload(app_url, path, length, 1536 * 1024)
+    seconds = round(time.monotonic() - started, 3)
+    assert answer.startswith(b"HTTP/1.1 422"), (seconds, answer[:200])
+    assert b'"field":"pic"' in answer
+    assert [f.name for f in fake.cloud.faces_in(group_id, number)] == ["Ann"]  # nothing sent
+    print(f"\n{length}, 1.5 MB sent: {answer.splitlines()[0].decode()} after {seconds} s")

@@ -42,17 +42,30 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _HideShutdownCancels(logging.Filter):
-    """Keeps quiet about the fake's answers still waiting out their latency when it stops."""
+#: The name of every server thread: the log filter below knows the fake's records by it.
+_THREAD_NAME = "sunmi-fake-server"
+
+
+class _QuietFakeServer(logging.Filter):
+    """Keeps quiet about the connections the fake drops on purpose and about its answers still
+    waiting out their latency when it stops.
+
+    ``uvicorn.error`` is one logger for every uvicorn server of the process, so only records
+    emitted by a fake's own thread are touched: an app the test serves keeps all its messages.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.threadName != _THREAD_NAME:
+            return True
+        from ._app import ConnectionDropped  # starlette: loaded once a server runs
+
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, asyncio.CancelledError):
+        if isinstance(exc, (asyncio.CancelledError, ConnectionDropped)):
             return False
         return not record.getMessage().endswith("timeout graceful shutdown exceeded")
 
 
-_QUIET_SHUTDOWN = _HideShutdownCancels()
+_QUIET = _QuietFakeServer()
 
 
 class ThreadedFakeServer:
@@ -105,16 +118,14 @@ class ThreadedFakeServer:
         """Bind, start uvicorn in a daemon thread, and wait (bounded) until it serves."""
         import uvicorn
 
-        from ._app import API_PREFIX, HideDroppedConnections
+        from ._app import API_PREFIX
 
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         sock = listen_socket(self.host, self.port)
         bound = sock.getsockname()[1]
         url_host = f"[{self.host}]" if ":" in self.host else self.host
-        log = logging.getLogger("uvicorn.error")
-        log.addFilter(HideDroppedConnections())
-        log.addFilter(_QUIET_SHUTDOWN)  # the same object each time: added once
+        logging.getLogger("uvicorn.error").addFilter(_QUIET)  # one object: added once
         config = uvicorn.Config(
             self.cloud.app,
             log_level="warning",
@@ -124,7 +135,7 @@ class ThreadedFakeServer:
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
-            target=self._run, args=(server, sock), name="sunmi-fake-server", daemon=True
+            target=self._run, args=(server, sock), name=_THREAD_NAME, daemon=True
         )
         self._server, self._thread = server, thread
         thread.start()

@@ -1,8 +1,11 @@
 """Adaptive concurrency: AIMD on the limit of requests in flight.
 
-The limit starts at the cap. A throttling answer halves it, a server error takes a quarter
-off, and latency well above the best seen recently takes a tenth off; at most one cut per
-cooldown, so one burst of failures counts once. Each healthy completion adds ``1 / limit``,
+The limit starts at the cap. A throttling answer halves it (the server said it is overloaded).
+Server errors (5000, HTTP 5xx, a dropped connection) take a quarter off only once they are a
+quarter or more of the recent completions: a few sporadic ones say nothing about load, and
+cutting on each would halve a job's speed against a server that is merely flaky. Latency well
+above the best seen recently takes a tenth off. At most one cut per cooldown, so one burst of
+failures counts once. Each healthy completion adds ``1 / limit``,
 so the limit grows by about one per round trip of the whole window until it is back at the
 cap. Pure logic over an injectable clock: the engine feeds it and reads ``limit``.
 """
@@ -38,6 +41,10 @@ class AdaptiveLimit:
     smoothing = 0.1
     #: How fast the baseline (the lowest latency seen) forgets, per completion.
     baseline_drift = 0.001
+    #: Server errors cut the limit only while their share of recent completions (an
+    #: average over about ``1 / error_smoothing`` of them) is at least ``error_share``.
+    error_share = 0.25
+    error_smoothing = 0.02
 
     def __init__(
         self,
@@ -59,6 +66,8 @@ class AdaptiveLimit:
         self._last_cut: float | None = None
         self.baseline: float | None = None
         self.smoothed: float | None = None
+        #: The recent share of completions that were server errors.
+        self.error_rate = 0.0
 
     @property
     def limit(self) -> int:
@@ -67,11 +76,14 @@ class AdaptiveLimit:
 
     def record(self, signal: Signal, latency: float) -> None:
         """Feed one finished request: what it said and how long it took."""
+        failed = signal is Signal.SERVER_ERROR
+        self.error_rate += (float(failed) - self.error_rate) * self.error_smoothing
         if signal is Signal.THROTTLED:
             self._cut(self.throttle_factor, "throttled")
             return
-        if signal is Signal.SERVER_ERROR:
-            self._cut(self.error_factor, "server error")
+        if failed:
+            if self.error_rate >= self.error_share:
+                self._cut(self.error_factor, "server errors")
             return
         self._observe(latency)
         if self._latency_rising():

@@ -1,5 +1,6 @@
 """One upload's way to the wire: read and check it, key it, keep it if it is this shard's,
-and claim it in the journal (skip, duplicate, unknown, or send).
+and claim it in the journal (skip, duplicate, unknown, or send). Claims of concurrent
+workers are committed in batches (``_claim_batch``).
 
 Each check runs before the journal claims the item, so a dry run and a real run refuse the
 same items, and nothing the journal holds was refused before it was sent.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
+from ._claim_batch import batcher_for
 from ._naming import duplicate_reason
 from ._pictures import load_picture
 from ._policy import about, check_upload, customer_values, fallback_key, in_shard, item_key
@@ -54,8 +56,9 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
     except ValidationError as exc:
         return Step(ItemResult(key, Outcome.INVALID, None, str(exc), upload.line, upload))
     journal = job.journal
-    decision, detail = await journal.claim(
-        key, upload.group_id, digest, line=upload.line, about=about(upload, values)
+    batcher = batcher_for(job)
+    decision, detail = await batcher.claim(
+        key, upload.group_id, digest, upload.line, about(upload, values)
     )
     if decision is Claim.SKIP:
         return Step(ItemResult(key, Outcome.SKIPPED, detail, None, upload.line, upload))
@@ -71,5 +74,6 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
             job.not_before[key] = state[1] + job.settle
         return unknown(job, upload, key, "an earlier run left its outcome unknown")
     if options.dry_run:
+        batcher.taken()
         return Step(ItemResult(key, Outcome.CHECKED, None, None, upload.line, upload))
-    return await send(job, upload, key, data, values)
+    return await send(job, upload, key, data, values, on_slot=batcher.taken)

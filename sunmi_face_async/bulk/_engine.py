@@ -29,13 +29,15 @@ from collections.abc import (
     Awaitable,
     Callable,
     Collection,
+    Coroutine,
     Iterable,
     Iterator,
 )
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
+import anyio.abc
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._adaptive import AdaptiveLimit, Signal
@@ -157,7 +159,9 @@ class BulkMap(Generic[T, R]):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if workers is None:
-            workers = concurrency if slot_per_call else concurrency + max(2, concurrency // 4)
+            # Spare workers keep every slot busy while some calls read, record or wait to
+            # try again (a Retry-After hint holds a worker, never a slot).
+            workers = concurrency if slot_per_call else concurrency + max(16, concurrency // 2)
         self._workers = max(workers, 1)
         self._batch = min(32, self._workers)
         self._slot_per_call = slot_per_call
@@ -182,6 +186,13 @@ class BulkMap(Generic[T, R]):
         needs_limit = self.adaptive is not None or self._workers > concurrency
         self._in_flight_limit = _ElasticSemaphore(self._current_limit) if needs_limit else None
         self._stream: AsyncGenerator[R, None] | None = None
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    def soon(self, fn: Callable[[], Coroutine[Any, Any, object]]) -> None:
+        """Run ``fn`` beside the workers (e.g. a timer that commits the journal); it is
+        cancelled with them. Call it from a worker, while the engine runs."""
+        assert self._tasks is not None, "the engine is not running"
+        self._tasks.start_soon(fn)
 
     def _current_limit(self) -> int:
         limit = self.adaptive.limit if self.adaptive is not None else self._concurrency
@@ -276,6 +287,7 @@ class BulkMap(Generic[T, R]):
         # window bounds how far ahead the workers may run.
         window = anyio.Semaphore(4 * self._workers) if self._ordered else None
         async with anyio.create_task_group() as tg:
+            self._tasks = tg
             tg.start_soon(self._produce, item_send, window)
             with item_receive, result_send:
                 for _ in range(self._workers):

@@ -33,7 +33,7 @@ from ._policy import default_settle, job_identity
 from ._ratelimit import RateLimiter
 from ._reconcile import give_up, reconcile
 from ._results import EnrollReport, ItemResult
-from ._send import Step
+from ._send import Step, one_try
 from ._stores import Stores
 from .journal import Journal
 from .manifest import FaceUpload, ManifestError
@@ -64,6 +64,8 @@ class EnrollJob:
         #: Seconds after which an upload left in flight can no longer land (``settle``).
         self.settle = default_settle(client) if options.settle is None else options.settle
         self.retry = options.retry_policy
+        #: The client uploads go through: its own retries off, the job's budget is the one.
+        self.uploader = one_try(client)
         #: Unix time before which an upload left in flight by an earlier run may still land.
         self.not_before: dict[str, float] = {}
         self._journal: Journal | None = None
@@ -181,6 +183,7 @@ class EnrollJob:
             async with aclosing(self._passes()) as results:
                 async for result in results:
                     yield result
+            await journal.flush()  # the outcomes still queued: a failure here is the job's
             finished = True
         except Exception:
             if journal.broken is not None:
@@ -192,6 +195,8 @@ class EnrollJob:
             self.report.cancelled = not finished
             if owned:
                 journal.close()
+            else:
+                journal.commit_pending()
 
     async def _process(self, entry: Entry) -> Step | None:
         async with self.stores.lane(entry):

@@ -16,13 +16,11 @@ def _load(source: PictureSource) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-#: Pictures already in memory up to this size are hashed on the loop: it takes microseconds,
-#: less than the trip to a worker thread.
-INLINE_HASH_BYTES = 64 * 1024
-
-
 async def load_picture(source: PictureSource) -> tuple[bytes, str]:
-    """The picture's bytes and their sha256 (hex); raises ``ValidationError`` if unusable."""
-    if isinstance(source, bytes | bytearray | memoryview) and len(source) <= INLINE_HASH_BYTES:
+    """The picture's bytes and their sha256 (hex); raises ``ValidationError`` if unusable.
+
+    A file is read and hashed in one trip to a worker thread. A picture already in memory
+    (at most 1 MB) is hashed on the loop: that costs less than the trip to a thread."""
+    if isinstance(source, bytes | bytearray | memoryview):
         return _load(source)
     return await anyio.to_thread.run_sync(_load, source)

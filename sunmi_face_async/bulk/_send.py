@@ -1,6 +1,12 @@
 """Sending one upload: ``faces.add`` under an engine slot, tried again while the server
 surely did not apply it, the journal told each outcome.
 
+A job has one retry budget: ``max_attempts`` sends per upload. Every try is made here, on a
+view of the client with its own retries off (``with_options(retry=NO_RETRY)``), so the
+client's attempts never multiply the job's, each try takes its own engine slot and tells
+the adaptive limit how it went, and a wait before the next try (a ``Retry-After`` hint, or
+the backoff) holds no slot. A client that cannot turn its retries off is used as it is.
+
 An error whose outcome is unknown is never retried here: the upload is kept for
 reconciliation (with an external key slot) or ends UNKNOWN. A cancel before the request
 went out marks the item failed (a resumed job simply sends it); one after leaves it in
@@ -9,26 +15,31 @@ flight, for the next run to reconcile.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
 
-from .. import RetryPolicy
-from ..errors import APIError, ThrottledError, ValidationError
-from ._journal_file import JournalError
+from .. import NO_RETRY, RetryPolicy
+from ..errors import (
+    APIError,
+    InvalidNonceError,
+    ThrottledError,
+    TimestampExpiredError,
+    ValidationError,
+)
 from ._pictures import load_picture
 from ._policy import customer_values, signal_of, surely_not_applied
 from ._results import ItemResult, Outcome
+from .journal import Status
 from .manifest import FaceUpload
 
 if TYPE_CHECKING:
     from ._job import EnrollJob
 
-__all__ = ["Step", "resend", "send", "unknown"]
+__all__ = ["Step", "one_try", "resend", "send", "unknown"]
 
 
 @attrs.define
@@ -37,6 +48,14 @@ class Step:
 
     result: ItemResult | None = None
     deferred: tuple[FaceUpload, str] | None = None
+
+
+def one_try(client: Any) -> Any:
+    """The client whose ``faces.add`` makes a single attempt, if it can give one."""
+    with_options = getattr(client, "with_options", None)
+    if with_options is None:
+        return client
+    return with_options(retry=NO_RETRY)
 
 
 def unknown(job: EnrollJob, upload: FaceUpload, key: str, why: str) -> Step:
@@ -61,31 +80,54 @@ async def resend(job: EnrollJob, item: tuple[FaceUpload, str]) -> Step:
     return await send(job, upload, key, data, values)
 
 
-@contextlib.contextmanager
-def _answered(upload: FaceUpload, key: str, face_id: str | None) -> Iterator[None]:
-    """Keep what the server answered when the journal cannot record it, for the report."""
-    try:
-        yield
-    except JournalError as exc:
-        pic = upload.pic
-        named = str(pic) if isinstance(pic, (str, os.PathLike)) else key
-        exc.unrecorded[key] = (named, face_id)
-        raise
-
-
 def _delay(error: Exception, attempt: int, policy: RetryPolicy) -> float:
-    """The wait before try ``attempt + 1``: the server's hint wins, else the policy's backoff."""
+    """The wait before try ``attempt + 1``: the server's hint wins, else the policy's backoff.
+    A clock or nonce refusal (5091/5092) is tried again at once: a fresh signature fixes it."""
+    if isinstance(error, TimestampExpiredError | InvalidNonceError):
+        return 0.0
     hint = error.retry_after if isinstance(error, APIError) else None
     if hint is not None and hint > 0:
         return min(float(hint), policy.max_retry_after)
     return policy.backoff(attempt)
 
 
+def _named(upload: FaceUpload, key: str) -> str:
+    pic = upload.pic
+    return str(pic) if isinstance(pic, (str, os.PathLike)) else key
+
+
+async def _record(
+    job: EnrollJob,
+    upload: FaceUpload,
+    key: str,
+    status: Status,
+    *,
+    face_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    """Record an outcome in the journal's next batch (committed within ``DEFER_SECONDS``)."""
+    journal = job.journal
+    named = _named(upload, key) if status is not Status.UNKNOWN else None
+    await journal.record(key, status, face_id=face_id, error=error, named=named)
+    if journal.needs_timer():
+        job.engine.soon(journal.flush_later)
+
+
 async def send(
-    job: EnrollJob, upload: FaceUpload, key: str, data: bytes, values: list[str] | None
+    job: EnrollJob,
+    upload: FaceUpload,
+    key: str,
+    data: bytes,
+    values: list[str] | None,
+    *,
+    on_slot: Callable[[], None] | None = None,
 ) -> Step:
-    """Send ``upload`` (already claimed in the journal) and record how it ended."""
-    journal, books, policy = job.journal, job.books, job.retry
+    """Send ``upload`` (already claimed in the journal) and record how it ended.
+
+    ``on_slot`` is called once: when the first try takes its slot, or when the upload ends
+    without one (the claim batcher counts the uploads waiting for a slot).
+    """
+    books, policy = job.books, job.retry
     on_the_wire = False
     try:
         for attempt in range(1, policy.max_attempts + 1):
@@ -93,10 +135,13 @@ async def send(
             error: Exception | None = None
             await anyio.lowlevel.checkpoint()  # a pending cancel lands before sending
             async with job.engine.slot() as slot:
+                if on_slot is not None:
+                    on_slot()
+                    on_slot = None
                 on_the_wire = True
                 books.report.sent += 1
                 try:
-                    face_id = await job.client.faces.add(
+                    face_id = await job.uploader.faces.add(
                         upload.group_id,
                         pic=data,
                         name=upload.name,
@@ -108,11 +153,10 @@ async def send(
                     error = exc
                     slot.signal = signal_of(exc)
             if error is None:
-                with _answered(upload, key, face_id):
-                    await journal.mark_done(key, face_id)
+                await _record(job, upload, key, Status.DONE, face_id=face_id)
                 return Step(ItemResult(key, Outcome.DONE, face_id, None, upload.line, upload))
             if getattr(error, "outcome_unknown", False):
-                await journal.mark_unknown(key, str(error))
+                await _record(job, upload, key, Status.UNKNOWN, error=str(error))
                 return unknown(job, upload, key, str(error))
             if surely_not_applied(error) and attempt < policy.max_attempts:
                 on_the_wire = False  # the last try surely did not land
@@ -125,13 +169,15 @@ async def send(
                 finally:
                     books.retrying(why, -1)
                 continue
-            with _answered(upload, key, None):
-                await journal.mark_failed(key, str(error))
+            await _record(job, upload, key, Status.FAILED, error=str(error))
             return Step(ItemResult(key, Outcome.FAILED, None, str(error), upload.line, upload))
     except anyio.get_cancelled_exc_class():
         if not on_the_wire:
             # Claimed but never sent: not ambiguous, a resumed job simply sends it.
             with anyio.CancelScope(shield=True):
-                await journal.mark_failed(key, "cancelled before it was sent")
+                await job.journal.mark_failed(key, "cancelled before it was sent")
         raise
+    finally:
+        if on_slot is not None:
+            on_slot()
     raise AssertionError("unreachable")  # pragma: no cover

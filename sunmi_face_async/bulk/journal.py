@@ -17,11 +17,9 @@ import sqlite3
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import anyio
-import anyio.to_thread
 import attrs
 
 from ._journal_file import (
@@ -30,9 +28,9 @@ from ._journal_file import (
     bind_job,
     failure,
     read_job,
-    rollback,
 )
 from ._journal_lock import JournalLock, discard, open_locked
+from ._journal_queue import OpQueue
 
 __all__ = ["Claim", "Journal", "JournalError", "JournalMismatchError", "JournalRow", "Status"]
 
@@ -79,15 +77,7 @@ class JournalRow:
 _ROW_FIELDS = [field.name for field in attrs.fields(JournalRow)]
 
 
-@attrs.define
-class _Op:
-    fn: Callable[[sqlite3.Connection], Any]
-    done: bool = False
-    result: Any = None
-    error: BaseException | None = None
-
-
-class Journal:
+class Journal(OpQueue):
     """A SQLite journal in WAL mode at ``path`` (``":memory:"``-like private use: ``""``).
 
     Open the same path again to resume a job. Use it from one event loop at a time.
@@ -104,9 +94,7 @@ class Journal:
         self._conn: sqlite3.Connection | None = None
         self._lock: JournalLock | None = None
         self._created = False  # by this object, and no job recorded in it yet
-        self._pending: list[_Op] = []
-        self._flushing: anyio.Event | None = None
-        self.transactions = 0
+        self._init_queue()
         #: The error that broke the journal, if one did.
         self.broken: JournalError | None = None
         #: Whether an item the platform rejected is claimed for sending again.
@@ -122,62 +110,6 @@ class Journal:
         if self._conn is None:
             self._conn, self._lock, self._created = open_locked(self.path, self.resume)
         return self._conn
-
-    def _run_batch(self, batch: list[_Op]) -> None:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op in batch:
-                try:
-                    op.result = op.fn(conn)
-                except sqlite3.Error:
-                    raise
-                except Exception as exc:
-                    op.error = exc
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            # The first error is the cause (a failed COMMIT or ROLLBACK after it would hide
-            # it): the batch is undone and the journal is broken for good.
-            rollback(conn)
-            self.broken = failure(self.path, exc)
-            raise self.broken from None
-        except BaseException:
-            rollback(conn)
-            raise
-        finally:
-            self.transactions += 1
-
-    async def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        if self.broken is not None:
-            raise self.broken
-        op = _Op(fn)
-        self._pending.append(op)
-        # A queued write is applied whatever happens, so its caller waits for it even when
-        # cancelled (a batch takes milliseconds): the caller then knows the journal's state.
-        with anyio.CancelScope(shield=True):
-            while not op.done:
-                flushing = self._flushing
-                if flushing is None:
-                    await self._flush()
-                else:
-                    await flushing.wait()
-        if op.error is not None:
-            raise op.error
-        return op.result
-
-    async def _flush(self) -> None:
-        event = self._flushing = anyio.Event()
-        batch, self._pending = self._pending, []
-        try:
-            await anyio.to_thread.run_sync(self._run_batch, batch)
-        except Exception as exc:
-            for op in batch:
-                op.error = exc
-        finally:
-            for op in batch:
-                op.done = True
-            self._flushing = None
-            event.set()
 
     # -- the job it belongs to --------------------------------------------------------------
 
@@ -223,6 +155,18 @@ class Journal:
             lambda conn: self._claim(conn, key, group_id, content_hash, line, about or {})
         )
         return decision
+
+    async def claim_many(
+        self, items: Sequence[tuple[str, str, str, int | None, Mapping[str, Any] | None]]
+    ) -> list[tuple[Claim, str | None]]:
+        """``claim`` for several items (key, group, hash, line, about) in one transaction:
+        every SEND among them is committed in flight when this returns."""
+
+        def claim_all(conn: sqlite3.Connection) -> list[tuple[Claim, str | None]]:
+            return [self._claim(conn, k, g, h, line, about or {}) for k, g, h, line, about in items]
+
+        decisions: list[tuple[Claim, str | None]] = await self._submit(claim_all)
+        return decisions
 
     def _claim(
         self,
@@ -351,14 +295,37 @@ class Journal:
         error: str | None = None,
         attempts: int = 0,
     ) -> None:
+        await self._submit(self._status_write(key, status, face_id, error, attempts))
+
+    def _status_write(
+        self, key: str, status: Status, face_id: str | None, error: str | None, attempts: int = 0
+    ) -> Callable[[sqlite3.Connection], None]:
+        now = time.time()
+
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE items SET status = ?, face_id = COALESCE(?, face_id), error = ?,"
                 " attempts = attempts + ?, run_id = ?, updated_at = ? WHERE key = ?",
-                (status.value, face_id, error, attempts, self.run_id, time.time(), key),
+                (status.value, face_id, error, attempts, self.run_id, now, key),
             )
 
-        await self._submit(write)
+        return write
+
+    async def record(
+        self,
+        key: str,
+        status: Status,
+        *,
+        face_id: str | None = None,
+        error: str | None = None,
+        named: str | None = None,
+    ) -> None:
+        """Record an outcome (done, failed or unknown) without waiting for its commit: it is
+        committed with the next batch (see ``needs_timer``, ``flush``, ``commit_pending``).
+        ``named`` (the picture or key) lists the answer in ``JournalError.unrecorded`` if
+        that commit fails."""
+        answer = None if named is None else (key, (named, face_id))
+        await self._defer(self._status_write(key, status, face_id, error), answer)
 
     # -- reading (blocking: for reports, tests and the CLI) ---------------------------------
 
@@ -390,12 +357,17 @@ class Journal:
         return {status: found.get(status.value, 0) for status in Status}
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        """Commit what is queued, then close (a failed commit raises, after closing)."""
+        try:
+            if self._conn is not None:
+                self.commit_pending()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     async def aclose(self) -> None:
         self.close()

@@ -215,9 +215,9 @@ async def test_enroll_pulls_its_input_lazily_so_memory_stays_flat() -> None:
         consumed += 1
         furthest_ahead = max(furthest_ahead, pulled - consumed)
     assert consumed == 3000
-    # workers (the cap and a quarter: 20), the result buffer (20) and one batch pulled in a
-    # thread (20), whatever the input size
-    assert furthest_ahead <= 3 * 20 + 2
+    # workers (the cap and 16 spare: 32), the result buffer (32) and one batch pulled in a
+    # thread (32), whatever the input size
+    assert furthest_ahead <= 3 * 32 + 2
 
 
 class SlowFaces:

@@ -251,7 +251,9 @@ async def test_gateway_refusals_that_outlast_the_quick_retry_are_sent_again() ->
         cloud.faults.endpoints = {"/face/add"}
         cloud.faults.error_rates = {5091: 0.15, 5092: 0.15}
         uploads = [FaceUpload(group_id, picture(i)) for i in range(60)]
-        report = await enroll(client, uploads, concurrency=6, retry_delay=0).run()
+        # max_attempts counts every send (the client's quick re-sign included): 6 sends.
+        job = enroll(client, uploads, concurrency=6, retry_delay=0, max_attempts=6)
+        report = await job.run()
     assert cloud.stats.faults_injected  # the gateway did refuse
     assert report.counts[Outcome.DONE] == 60, (report.counts, report.failures)
     assert len(cloud.faces_in(group_id)) == 60

@@ -88,6 +88,9 @@ def test_adaptive_limit_halves_on_throttling_once_per_cooldown() -> None:
 def test_adaptive_limit_cuts_a_quarter_on_server_errors_and_stops_at_the_minimum() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(16, minimum=4, cooldown=1.0, clock=clock)
+    for _ in range(14):  # a quarter of the recent completions is reached at the 15th error
+        limit.record(Signal.SERVER_ERROR, 0.05)
+    assert limit.limit == 16
     limit.record(Signal.SERVER_ERROR, 0.05)
     assert limit.limit == 12
     for second in range(2, 20):

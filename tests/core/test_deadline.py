@@ -4,6 +4,7 @@ and the error says the deadline ran out (``DeadlineExceededError``, a ``RequestT
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from typing import Any
 
@@ -39,8 +40,22 @@ def _steady(base: float) -> RetryPolicy:
     return RetryPolicy(max_attempts=10, backoff_base=base, backoff_cap=60, jitter=lambda up: up)
 
 
-async def test_a_one_second_deadline_ends_a_call_to_a_five_second_server_in_one_second() -> None:
-    async with serving(FIVE_SECONDS) as server, _client(server) as client:
+BACKENDS = [
+    "httpx",
+    pytest.param(
+        "aiohttp",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("aiohttp") is None, reason="the [aiohttp] extra is missing"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_one_second_deadline_ends_a_call_to_a_five_second_server_in_one_second(
+    backend: str,
+) -> None:
+    async with serving(FIVE_SECONDS) as server, _client(server, backend=backend) as client:
         api = client.with_options(deadline=1.0)
         started = time.monotonic()
         with anyio.fail_after(10), pytest.raises(DeadlineExceededError) as caught:

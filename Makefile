@@ -19,8 +19,8 @@ demo: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check sunmi_face_async tests benchmarks examples
-	$(BIN)/ruff format --check sunmi_face_async tests benchmarks examples
+	$(BIN)/ruff check sunmi_face_async _sunmi_face_async_pytest.py tests benchmarks examples
+	$(BIN)/ruff format --check sunmi_face_async _sunmi_face_async_pytest.py tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sunmi_face_async

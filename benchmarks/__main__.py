@@ -21,6 +21,7 @@ from typing import Any
 from . import (
     chart,
     client_overhead,
+    confirm_perf,
     export,
     layers,
     memory,
@@ -33,7 +34,7 @@ from ._common import machine
 from .server import BenchServer
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("overhead", "layers", "throughput", "export", "memory", "sync")
+SCENARIOS = ("overhead", "layers", "throughput", "export", "memory", "sync", "confirm")
 
 
 def _log(message: str) -> None:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     step("memory", lambda: memory.run((1_000, 10_000) if quick else (10_000, 100_000)))
     step("sync", lambda: sync_perf.run((1_000, 10_000) if quick else (10_000, 100_000)))
+    step("confirm", lambda: confirm_perf.run(1_000 if quick else 10_000))
 
     for row in results.get("throughput") or []:
         if "rps" not in row:

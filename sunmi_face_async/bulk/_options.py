@@ -63,6 +63,8 @@ def _confirm_mode(
 ) -> None:
     if value not in CONFIRM_MODES:
         raise ValueError(f"confirm must be None, 'listing' or 'push', not {value!r}")
+    if value == "push" and getattr(instance, "journal", None) is None:
+        raise ValueError("confirm='push' needs journal= (the file the push receiver writes to)")
 
 
 #: The values of ``confirm``: no confirmation, list each group, or take push callbacks.

@@ -1,5 +1,6 @@
-"""What pytest's ``pytest11`` entry point ``sunmi_face_async`` loads: the fixtures of
-:mod:`sunmi_face_async.testing.plugin`.
+"""The ``pytest11`` entry point of releases before the fixtures moved to the top-level module
+``_sunmi_face_async_pytest``, kept for environments installed with that metadata: it loads
+the same fixtures (importing the package, which the new entry point does not).
 
 A module of its own, so that a ``conftest.py`` that also names
 ``pytest_plugins = ["sunmi_face_async.testing.plugin"]`` registers a second module (whose
@@ -7,6 +8,6 @@ identical fixtures simply win) instead of the same module under a second name, w
 refuses.
 """
 
-from .plugin import sunmi_client, sunmi_cloud, sunmi_env, sunmi_server
+from _sunmi_face_async_pytest import sunmi_client, sunmi_cloud, sunmi_env, sunmi_server
 
 __all__ = ["sunmi_client", "sunmi_cloud", "sunmi_env", "sunmi_server"]

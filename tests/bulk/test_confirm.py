@@ -293,4 +293,6 @@ def test_confirm_options_are_checked() -> None:
     with pytest.raises(ValueError, match="confirm must be None, 'listing' or 'push'"):
         enroll(httpx, [], confirm="list")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="confirm_wait cannot be negative"):
-        enroll(httpx, [], confirm="push", confirm_wait=-1)  # type: ignore[arg-type]
+        enroll(httpx, [], confirm="listing", confirm_wait=-1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"confirm='push' needs journal="):
+        enroll(httpx, [], confirm="push")  # type: ignore[arg-type]

@@ -169,6 +169,35 @@ def test_without_the_fake_extra_pytest_starts_and_a_fixture_names_what_is_missin
     assert "5 errors" in out, out
 
 
+PLAIN_TESTS = """
+import sys
+
+
+def _ours():
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("sunmi_face_async", "httpx"))
+
+
+def test_a_plain_test_finds_the_plugin_loaded_and_the_library_not_imported(request):
+    assert request.config.pluginmanager.has_plugin("sunmi_face_async")
+    assert _ours() == []
+
+
+def test_the_library_is_imported_when_a_fixture_is_used(sunmi_cloud):
+    assert type(sunmi_cloud).__name__ == "FakeSunmiCloud"
+    assert "sunmi_face_async.testing" in _ours()
+"""
+
+
+def test_the_plugin_imports_nothing_of_the_library_until_a_fixture_runs(tmp_path: Path) -> None:
+    """pytest loads the entry point in every run, in any project of the venv: the library
+    (httpx and all, ~0.5 s and 230 modules) is imported only when a test uses a fixture."""
+    (tmp_path / "pytest.ini").write_text(INI)
+    (tmp_path / "test_plain.py").write_text(PLAIN_TESTS)
+    out = _run(tmp_path)
+    assert "exit=0" in out, out
+    assert "2 passed" in out, out
+
+
 def test_the_installed_entry_point_names_a_module_carrying_every_fixture() -> None:
     from sunmi_face_async.testing import plugin
 

@@ -88,8 +88,13 @@ class Applier:
             if action in (SyncAction.ADD, SyncAction.REPLACE):
                 return await self._add(item)
             if action in (SyncAction.DELETE, SyncAction.DUPLICATE):
-                await self.journal.begin(journal_key, "delete", item.face_id, item.group, None)
+                # The old face of a replace stays a duty in flight until it is gone.
+                old = "replaced" in item.changes
+                kind = "delete_old" if old else "delete"
+                await self.journal.begin(journal_key, kind, item.face_id, item.group, None)
                 await self._delete(item.group, item.face_id)
+                if old and item.face_id is not None:
+                    await self.journal.old_deleted(item.face_id)
                 await self.journal.done(journal_key)
                 return attrs.evolve(item, outcome=Outcome.DONE)
             await self.journal.begin(journal_key, action.value, item.face_id, item.group, None)

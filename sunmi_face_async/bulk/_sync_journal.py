@@ -231,12 +231,20 @@ class SyncJournal:
 
         return self._read(read)
 
-    async def adopt(self, key: str, record: PictureRecord) -> None:
-        """An add an earlier run left in flight landed (found by key): record its picture."""
+    async def adopt(self, key: str, record: PictureRecord, *, replaced: bool = False) -> None:
+        """An add an earlier run left in flight landed (found by key): record its picture.
+        For a ``replaced`` face the action stays in flight as ``delete_old`` until the old
+        face is deleted (a run killed before that still knows it must go)."""
 
         def write(conn: sqlite3.Connection) -> None:
             _put_picture(conn, key, record)
-            conn.execute("DELETE FROM actions WHERE key = ?", (key,))
+            if replaced:
+                conn.execute(
+                    "UPDATE actions SET action = 'delete_old', updated_at = ? WHERE key = ?",
+                    (time.time(), key),
+                )
+            else:
+                conn.execute("DELETE FROM actions WHERE key = ?", (key,))
 
         await self._in_thread(lambda: self._write(write))
 
@@ -249,6 +257,13 @@ class SyncJournal:
         run, now = self.run_id, time.time()
 
         def write(conn: sqlite3.Connection) -> None:
+            # An old face a replace still must delete keeps its own row (by face id): a new
+            # action on the key must not overwrite that duty.
+            conn.execute(
+                "UPDATE OR REPLACE actions SET key = 'delete:' || face_id"
+                " WHERE key = ? AND action = 'delete_old' AND face_id IS NOT NULL",
+                (key,),
+            )
             conn.execute(
                 "INSERT OR REPLACE INTO actions (key, action, status, face_id, group_id, sha256,"
                 " error, run_id, updated_at) VALUES (?, ?, 'in_flight', ?, ?, ?, NULL, ?, ?)",
@@ -285,13 +300,27 @@ class SyncJournal:
 
         await self._in_thread(lambda: self._write(write))
 
-    async def ended(self, key: str, status: str, error: str) -> None:
-        """The action on ``key`` failed (surely not applied) or its outcome is unknown."""
+    async def old_deleted(self, face_id: str) -> None:
+        """The old face ``face_id`` of a replace is gone: no run needs to delete it."""
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE actions SET status = ?, error = ?, updated_at = ? WHERE key = ?",
-                (status if status == "failed" else "in_flight", error, time.time(), key),
+                "DELETE FROM actions WHERE action = 'delete_old' AND face_id = ?", (face_id,)
+            )
+
+        await self._in_thread(lambda: self._write(write))
+
+    async def ended(self, key: str, status: str, error: str) -> None:
+        """The action on ``key`` failed (surely not applied) or its outcome is unknown."""
+
+        kept = status if status == "failed" else "in_flight"
+
+        def write(conn: sqlite3.Connection) -> None:
+            # An old face still to delete stays in flight even when one try failed.
+            conn.execute(
+                "UPDATE actions SET status = CASE action WHEN 'delete_old' THEN 'in_flight'"
+                " ELSE ? END, error = ?, updated_at = ? WHERE key = ?",
+                (kept, error, time.time(), key),
             )
 
         await self._in_thread(lambda: self._write(write))

@@ -70,14 +70,19 @@ class Planner:
 
     async def settle_in_flight(self, left: list[InFlight]) -> None:
         """Adopt the adds that landed (found by key); keep what a replace still must delete."""
+        listed: set[str] | None = None
         for row in left:
-            if row.action not in ("add", "replace", "delete_old") or row.sha256 is None:
+            if row.action == "delete_old" and row.face_id is not None:
+                if listed is None:
+                    listed = self.index.face_ids()
+                if row.face_id in listed:
+                    self.old_faces[row.face_id] = row.key
+                elif not self.dry:
+                    await self.journal.old_deleted(row.face_id)  # its delete landed
+                continue
+            if row.action not in ("add", "replace") or row.sha256 is None:
                 continue
             faces = self.index.by_key.get(row.key, [])
-            if row.action == "delete_old":
-                if row.face_id is not None:
-                    self.old_faces[row.face_id] = row.key
-                continue
             landed = [f for f in faces if f.face_id != row.face_id]
             if not landed:
                 continue  # never landed: planned afresh
@@ -86,7 +91,7 @@ class Planner:
             if self.dry:
                 self.adopted[row.key] = record
             else:
-                await self.journal.adopt(row.key, record)
+                await self.journal.adopt(row.key, record, replaced=row.action == "replace")
             self._event(row.key, f"an earlier run's {row.action} landed as face {new.face_id}")
             if row.action == "replace" and row.face_id is not None:
                 self.old_faces[row.face_id] = row.key
@@ -158,6 +163,14 @@ class Planner:
                     SyncAction.INVALID, f"line:{entry.line}", entry.group_id, entry.line, error=why
                 )
             )
+            return None
+        if key != key.strip():
+            # Surely a typo for the bare key: planned as is, it would add a second face and
+            # prune the one the manifest means. Both spellings are held from prune.
+            for spelling in (key, key.strip()):
+                self.index.by_key.pop(spelling, None)
+            why = f"external_key {key!r} has leading or trailing whitespace"
+            items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
             return None
         placed = self._placed(entry)
         if isinstance(placed, str):

@@ -1,6 +1,8 @@
 """What the store holds, as sync needs it: every face of every group, by external key.
 
-Each group is listed once (pages fetched concurrently, by ``export_faces``). A face is kept
+Each group is listed once (pages fetched concurrently, by ``export_faces``); a failed page,
+or pages that bring fewer faces than the server's own count, abort the listing (a face not
+listed would be planned as absent). A face is kept
 as a small tuple (ids, name, gender, age range, custom values): never a picture, and no
 ``Face`` record, so 100,000 faces cost a few tens of MB.
 """
@@ -12,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import ProtocolError
 from ..models import Face
 from ._results import BulkEvent
 from .export import export_faces
@@ -52,6 +55,11 @@ class StoreIndex:
     groups: set[str] = attrs.field(factory=set)
     pages: int = 0
 
+    def face_ids(self) -> set[str]:
+        """Every listed face's id."""
+        found = {face.face_id for faces in self.by_key.values() for face in faces}
+        return found | {face.face_id for face in self.keyless}
+
 
 async def list_store(
     client: Any,
@@ -64,9 +72,13 @@ async def list_store(
     """List each of ``group_ids`` once and index its faces by the value in ``slot``."""
     index = StoreIndex(groups=set(group_ids))
 
+    short: list[str] = []
+
     def seen(event: BulkEvent) -> None:
         if event.kind == "page":
             index.pages += 1
+        elif event.kind == "shortfall":
+            short.append(f"group {event.key}: {event.detail}")
         if on_event is not None:
             on_event(event)
 
@@ -83,4 +95,12 @@ async def list_store(
                 index.by_key.setdefault(key, []).append(record)
             else:
                 index.keyless.append(record)
+        if short:
+            # A face not listed would be planned as absent (added twice, or kept from
+            # prune's view): never plan from a partial listing.
+            raise ProtocolError(
+                f"{short[0]}; sync plans only from a complete listing, so nothing was changed"
+                " (run it again once the group's listing is whole)",
+                endpoint="/face/group/getFaceList",
+            )
     return index

@@ -1,0 +1,113 @@
+"""``bulk.sync`` under attack: a replace killed at each step converges to one face, a
+listing shorter than the server's own count aborts the plan, and a key with stray
+whitespace is refused (and protects its face from prune)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sunmi_face_async import AsyncSunmiFace, ProtocolError
+from sunmi_face_async.bulk import SyncAction, sync
+from sunmi_face_async.testing import FakeSunmiCloud
+
+from .conftest import picture
+from .test_sync import SLOT, Spied, _contains, _Died, keys_on_server, row, writes
+
+
+async def test_a_replace_killed_after_its_add_then_killed_again_at_the_delete_converges(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """Run 1 dies once the new face landed (unrecorded); run 2 adopts it and dies deleting
+    the old face; run 3 must delete the old face: one face per key, the new one."""
+    journal = tmp_path / "sync.sqlite"
+    rows = [row(tmp_path, 1, group_id)]
+    await sync(client, rows, external_key_slot=SLOT, journal=journal)
+    (old,) = (f.face_id for f in cloud.faces_in(group_id))
+    (tmp_path / "p1.jpg").write_bytes(picture(101))
+
+    async def add_then_die(real: Any, *args: Any, **kwargs: Any) -> str:
+        await real(*args, **kwargs)
+        raise _Died
+
+    async def die(real: Any, *args: Any, **kwargs: Any) -> None:
+        raise _Died
+
+    for hooks in ({"add": add_then_die}, {"delete": die}):
+        with pytest.raises(BaseException) as died:  # noqa: PT011 - whatever group wraps it
+            await sync(
+                Spied(client, **hooks), rows, external_key_slot=SLOT, journal=journal, settle=0
+            )
+        assert _contains(died.value, _Died)
+        assert keys_on_server(cloud, group_id) == Counter({"k1": 2})
+
+    report = await sync(client, rows, external_key_slot=SLOT, journal=journal, settle=0)
+    assert keys_on_server(cloud, group_id) == Counter({"k1": 1})
+    assert [f.face_id for f in cloud.faces_in(group_id)] != [old]
+    assert report.counts["duplicates"] == 0
+    cloud.reset_stats()
+    again = await sync(client, rows, external_key_slot=SLOT, journal=journal, settle=0)
+    assert again.changes == 0
+    assert writes(cloud) == {}
+
+
+class _ShortGroups:
+    """``client.groups`` whose listing drops the last face of each page but keeps the
+    page's ``total_num`` (a server whose listing is short of its own count)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
+        import attrs
+
+        page = await self._real.list_faces(*args, **kwargs)
+        return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
+
+
+class _Short:
+    def __init__(self, client: AsyncSunmiFace) -> None:
+        self._client = client
+        self.groups = _ShortGroups(client.groups)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+async def test_a_listing_short_of_the_servers_own_count_aborts_before_any_write(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    rows = [row(tmp_path, n, group_id) for n in range(3)]
+    await sync(client, rows, external_key_slot=SLOT)
+    cloud.reset_stats()
+    for prune in (False, True):
+        with pytest.raises(ProtocolError) as short:
+            await sync(_Short(client), rows, external_key_slot=SLOT, prune=prune)
+        assert f"group {group_id}" in str(short.value)
+        assert "counted 3 faces, its pages brought 2" in str(short.value)
+    assert writes(cloud) == {}
+    assert keys_on_server(cloud, group_id) == Counter({"k0": 1, "k1": 1, "k2": 1})
+
+
+async def test_a_key_with_stray_whitespace_is_invalid_and_its_face_is_not_pruned(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    await client.faces.add(group_id, pic=picture(1), name="person 1", customer_values=["k1"])
+    rows = [row(tmp_path, 1, group_id, external_key="k1 "), row(tmp_path, 2, group_id)]
+    report = await sync(client, rows, external_key_slot=SLOT, prune=True)
+    assert [(i.key, i.action, i.error) for i in report.items] == [
+        (
+            "k1 ",
+            SyncAction.INVALID,
+            "external_key 'k1 ' has leading or trailing whitespace",
+        ),
+        ("k2", SyncAction.ADD, None),
+    ]
+    assert report.counts["delete"] == 0
+    assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k2": 1})

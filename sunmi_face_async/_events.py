@@ -12,8 +12,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any
 
 import attrs
@@ -74,21 +75,10 @@ class Signals:
         self.hooks = hooks
         self.tracer = tracer
 
-    @contextmanager
-    def watch(self, endpoint: Endpoint) -> Iterator[CallWatch]:
-        """A :class:`CallWatch` for one call, inside the call's span when tracing is on."""
-        call = CallWatch(self.hooks, endpoint)
-        if self.tracer is None:
-            yield call
-            return
-        with _tracing.call_span(self.tracer, endpoint.path) as span:
-            try:
-                yield call
-            except BaseException as exc:
-                _tracing.failed(span, exc)
-                raise
-            finally:
-                _tracing.finish(span, call.attempts, call.http_status, call.code)
+    def watch(self, endpoint: Endpoint) -> CallWatch:
+        """A :class:`CallWatch` for one call (a context manager: the call's span when
+        tracing is on)."""
+        return CallWatch(self.hooks, endpoint, self.tracer)
 
 
 def signals_for(on_attempt: object) -> Signals | None:
@@ -101,16 +91,51 @@ def signals_for(on_attempt: object) -> Signals | None:
 
 
 class CallWatch:
-    """One call's attempts as they end: logged, handed to the hooks, kept for the span."""
+    """One call's attempts as they end: logged, handed to the hooks, kept for the span.
 
-    __slots__ = ("attempts", "code", "endpoint", "hooks", "http_status")
+    Entered around the call; it opens the call's span only when an OpenTelemetry tracer
+    provider is set (the API's own no-op provider would cost a span's set-up per call)."""
 
-    def __init__(self, hooks: tuple[AttemptHook, ...], endpoint: Endpoint) -> None:
+    __slots__ = (
+        "_span",
+        "_spanning",
+        "attempts",
+        "code",
+        "endpoint",
+        "hooks",
+        "http_status",
+        "tracer",
+    )
+
+    def __init__(self, hooks: tuple[AttemptHook, ...], endpoint: Endpoint, tracer: Any) -> None:
         self.hooks = hooks
         self.endpoint = endpoint
+        self.tracer = tracer
         self.attempts = 0
         self.http_status: int | None = None
         self.code: int | None = None
+        self._spanning: AbstractContextManager[Any] | None = None
+        self._span: Any = None
+
+    def __enter__(self) -> CallWatch:
+        if self.tracer is not None and _tracing.active():
+            self._spanning = _tracing.call_span(self.tracer, self.endpoint.path)
+            self._span = self._spanning.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        spanning = self._spanning
+        if spanning is None:
+            return
+        if exc is not None:
+            _tracing.failed(self._span, exc)
+        _tracing.finish(self._span, self.attempts, self.http_status, self.code)
+        spanning.__exit__(exc_type, exc, tb)
 
     def attempt(
         self,

@@ -19,10 +19,18 @@ try:  # by name, so type checking needs no stubs of the optional package
     _trace = importlib.import_module("opentelemetry.trace")
 except ImportError:  # the extra is not installed: no spans, no cost
     _trace = None
+_NO_PROVIDER: tuple[type, ...] = (
+    () if _trace is None else (_trace.ProxyTracerProvider, _trace.NoOpTracerProvider)
+)
 
-__all__ = ["call_span", "failed", "finish", "tracer"]
+__all__ = ["active", "call_span", "failed", "finish", "tracer"]
 
 NAME = "sunmi_face_async"
+
+
+def active() -> bool:
+    """Whether the application set a tracer provider (none: the API's no-op, skipped)."""
+    return not isinstance(_trace.get_tracer_provider(), _NO_PROVIDER)
 
 
 def tracer() -> Any:

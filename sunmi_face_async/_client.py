@@ -130,6 +130,10 @@ class AsyncSunmiFace:
     them. ``transport`` plugs in any httpx transport, e.g. the fake cloud's or a MockTransport.
     ``backend`` picks the HTTP library of owned connections: ``"httpx"`` (default, or
     ``SUNMI_BACKEND``), ``"aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) or ``"auto"``.
+    ``with_options`` gives a view with its own timeout, retry policy or call deadline.
+    ``on_attempt`` (a function or a list of them) is called with an ``AttemptRecord`` after
+    every attempt, for metrics. Open one client per event loop (an application's lifespan):
+    a call on another loop raises ``ClientLoopError``.
     """
 
     #: While it holds a function (``sunmi_face_async.testing.mock_sunmi()`` sets it), every

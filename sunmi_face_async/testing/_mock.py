@@ -110,19 +110,41 @@ class MockSunmi:
         self.stop()
 
     def __call__(self, function: F) -> F:
-        """Decorate a sync or async function: it runs inside a fresh mock at each call."""
+        """Decorate a function: each call runs inside a fresh mock (:attr:`cloud` is its fake).
+
+        Sync and async functions, and generators of either kind, whose whole body (every
+        step, up to the end) runs inside: ``@pytest.fixture`` over ``@mock_sunmi()`` works on
+        a ``yield`` fixture.
+        """
+        if inspect.isasyncgenfunction(function):
+
+            @functools.wraps(function)
+            async def run_async_steps(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    async for item in function(*args, **kwargs):
+                        yield item
+
+            return cast(F, run_async_steps)
+        if inspect.isgeneratorfunction(function):
+
+            @functools.wraps(function)
+            def run_steps(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return (yield from function(*args, **kwargs))
+
+            return cast(F, run_steps)
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with MockSunmi(self._settings):
+                with self:
                     return await function(*args, **kwargs)
 
             return cast(F, run_async)
 
         @functools.wraps(function)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with MockSunmi(self._settings):
+            with self:
                 return function(*args, **kwargs)
 
         return cast(F, run)
@@ -132,11 +154,12 @@ def mock_sunmi(**settings: Any) -> MockSunmi:
     """Intercept every ``AsyncSunmiFace`` built inside: it talks to a fresh in-process fake.
 
     ``with mock_sunmi() as cloud:`` gives the :class:`FakeSunmiCloud` (its state, ``stats``
-    and ``faults``); as a decorator (``@mock_sunmi()``, on sync or async functions) the fake
-    is :func:`mocked_cloud`. ``settings`` are ``FakeSunmiCloud`` keywords (``seed``,
-    ``faults``, ``max_faces`` ...). The fake takes any credentials and does not check the
-    sign (the client's key never leaves it); timestamps, nonces and every API rule still
-    apply. A client built inside keeps talking to the fake after the block ends.
+    and ``faults``); as a decorator (``@mock_sunmi()``, on sync or async functions and
+    generators) the fake is :func:`mocked_cloud`. ``settings`` are ``FakeSunmiCloud``
+    keywords (``seed``, ``faults``, ``max_faces`` ...). The fake takes any credentials and
+    does not check the sign (the client's key never leaves it); timestamps, nonces and every
+    API rule still apply. A client built inside keeps talking to the fake after the block
+    ends; one built before it (at import time, say) is not intercepted.
     """
     return MockSunmi(dict(settings))
 

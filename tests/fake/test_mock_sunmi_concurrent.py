@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -84,4 +85,36 @@ def test_stopping_in_another_context_than_the_start_says_so() -> None:
             contextvars.Context().run(mock.stop)
     finally:
         mock.stop()
+    assert AsyncSunmiFace.transport_override.get() is None
+
+
+def test_a_decorated_generator_runs_its_whole_body_inside_the_mock() -> None:
+    """``@pytest.fixture`` over ``@mock_sunmi()`` on a generator: the body, not only the call
+    that creates the generator, runs inside (else the fixture's clients use the network)."""
+    decorator = mock_sunmi()
+
+    @decorator
+    def fixture_like() -> Iterator[tuple[FakeSunmiCloud, bool]]:
+        yield mocked_cloud(), AsyncSunmiFace.transport_override.get() is not None
+        assert AsyncSunmiFace.transport_override.get() is not None  # still inside at teardown
+
+    steps = fixture_like()
+    cloud, intercepted = next(steps)
+    assert intercepted
+    assert decorator.cloud is cloud
+    with pytest.raises(StopIteration):
+        next(steps)
+    assert AsyncSunmiFace.transport_override.get() is None
+
+
+async def test_a_decorated_async_generator_runs_its_whole_body_inside_the_mock() -> None:
+    @mock_sunmi()
+    async def fixture_like() -> AsyncIterator[str]:
+        await _create("from the fixture")
+        yield _names(mocked_cloud())[0]
+
+    steps = fixture_like()
+    assert await steps.__anext__() == "from the fixture"
+    with pytest.raises(StopAsyncIteration):
+        await steps.__anext__()
     assert AsyncSunmiFace.transport_override.get() is None

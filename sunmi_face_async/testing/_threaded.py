@@ -159,6 +159,7 @@ class ThreadedFakeServer:
         """Ask uvicorn to exit and join its thread (forced after ``stop_timeout`` seconds)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self.base_url = ""  # env() and client() now say it is not running
         if server is None or thread is None:
             return
         server.should_exit = True
@@ -192,6 +193,9 @@ class ThreadedFakeServer:
     def client(self, **kwargs: Any) -> AsyncSunmiFace:
         """An ``AsyncSunmiFace`` pointed at this server with its credentials."""
         from .. import AsyncSunmiFace
+
+        if not self.base_url:
+            raise RuntimeError("the server is not running")
 
         options: dict[str, Any] = {"sunmi_shop_no": self.shop_no, "base_url": self.base_url}
         options.update(kwargs)

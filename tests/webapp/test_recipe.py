@@ -281,3 +281,22 @@ async def test_an_oversized_picture_is_refused_before_the_whole_body_arrives(
     assert b'"field":"pic"' in answer
     assert [f.name for f in fake.cloud.faces_in(group_id, number)] == ["Ann"]  # nothing sent
     print(f"\n{length}, 1.5 MB sent: {answer.splitlines()[0].decode()} after {seconds} s")
+
+
+async def test_a_conflict_is_409_and_another_sunmi_error_502_with_its_code(
+    app_url: str, fake: ThreadedFakeServer, shop: tuple[str, str, str]
+) -> None:
+    number, _, _ = shop
+    base = f"{app_url}/shops/{number}"
+    async with httpx.AsyncClient(timeout=30) as http:
+        taken = await _timed(http, "POST", f"{base}/groups", json={"name": "Members"})
+        assert (taken["status"], taken["body"]["error"]) == (409, "conflict")
+        fake.cloud.faults = Faults(error_rates={5999: 1.0}, endpoints={"/face/group/getList"})
+        other = await _timed(http, "GET", f"{base}/groups")
+        fake.cloud.faults = Faults()
+    assert (other["status"], other["body"]["error"], other["body"]["code"]) == (
+        502,
+        "sunmi_error",
+        5999,
+    )
+    assert other["seconds"] <= LATE

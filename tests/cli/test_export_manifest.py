@@ -168,8 +168,9 @@ def test_shops_file_exports_every_store_listed(
 
 
 def test_the_manifest_syncs_a_second_store_to_the_same_groups(
-    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke
+    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # sync's default journal goes under the current directory
     seed(cloud, "S1", ["Ann", "Bo", "Cy", "Dee"], tmp_path)
     out = tmp_path / "m.jsonl"
     _manifest_export(invoke, out, "--map-shop", "S1=S3")

@@ -22,18 +22,63 @@ from .. import RetryPolicy
 from ..errors import APIError, ValidationError
 from ._engine import BulkMap
 from ._pictures import load_picture
-from ._policy import customer_values, signal_of, surely_not_applied
+from ._policy import check_upload, customer_values, signal_of, surely_not_applied
 from ._results import BulkEvent, Outcome
 from ._sync_compare import picture_record, stat_of
 from ._sync_journal import SyncJournal
 from ._sync_model import SyncAction, SyncItem, SyncReport
 from .export import export_faces
+from .manifest import FaceUpload
 
-__all__ = ["Applier"]
+__all__ = ["Applier", "check_adds", "prepare_add", "refused"]
 
 
 class _Unknown(Exception):
     """The request may or may not have been applied."""
+
+
+_ADDS = (SyncAction.ADD, SyncAction.REPLACE)
+
+
+async def prepare_add(
+    client: Any, upload: FaceUpload, slot: int
+) -> tuple[bytes, str, list[str] | None, tuple[str, int, int] | None]:
+    """The picture's bytes, sha256, the custom values and the file's stat for an add,
+    after every check ``faces.add`` runs (``ValidationError``): a plan and an apply refuse
+    the same rows with the same message."""
+    stat = await anyio.to_thread.run_sync(stat_of, upload.pic)
+    data, digest = await load_picture(upload.pic)
+    values = customer_values(upload, slot)
+    await check_upload(client, upload, data, values)
+    return data, digest, values, stat
+
+
+def refused(item: SyncItem, why: str) -> SyncItem:
+    """``item`` as the invalid row it turned out to be."""
+    return SyncItem(
+        SyncAction.INVALID, item.key, item.group, item.line, item.face_id, error=why,
+        outcome=Outcome.INVALID if item.outcome is not None else None,
+    )  # fmt: skip
+
+
+async def check_adds(client: Any, slot: int, items: list[SyncItem]) -> list[SyncItem]:
+    """A plan's adds and replaces checked as the apply checks them (pictures read in worker
+    threads, a few at a time): the refused ones become invalid items."""
+    limiter = anyio.CapacityLimiter(16)
+    out = list(items)
+
+    async def check(n: int, upload: FaceUpload) -> None:
+        async with limiter:
+            try:
+                await prepare_add(client, upload, slot)
+            except ValidationError as exc:
+                out[n] = refused(out[n], str(exc))
+
+    async with anyio.create_task_group() as group:
+        for n, item in enumerate(items):
+            if item.action in _ADDS and item.upload is not None:
+                group.start_soon(check, n, item.upload)
+    return out
 
 
 @attrs.define
@@ -143,11 +188,12 @@ class Applier:
         assert upload is not None
         replace = item.action is SyncAction.REPLACE
         try:
-            stat = await anyio.to_thread.run_sync(stat_of, upload.pic)
-            data, digest = await load_picture(upload.pic)
-            values = customer_values(upload, self.slot)
+            data, digest, values, stat = await prepare_add(self.client, upload, self.slot)
         except ValidationError as exc:
-            return attrs.evolve(item, outcome=Outcome.INVALID, error=str(exc))
+            # Counted as the plan counts it: an invalid row, not an add.
+            self.report.counts[item.action.value] -= 1
+            self.report.invalid += 1
+            return refused(attrs.evolve(item, outcome=Outcome.INVALID), str(exc))
         action = "replace" if replace else "add"
         await self.journal.begin(item.key, action, item.face_id, item.group, digest)
         sent_at = anyio.current_time()

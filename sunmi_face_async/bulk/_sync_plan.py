@@ -15,7 +15,7 @@ mtime changed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from typing import Any
 
 import anyio.to_thread
@@ -54,6 +54,9 @@ class Planner:
     store: str | None = None
     #: A plan only: nothing is written, not even to the journal.
     dry: bool = False
+    #: Checks a chunk's adds and replaces as the apply will (a plan only: the apply checks
+    #: each one before it sends it).
+    check: Callable[[list[SyncItem]], Awaitable[list[SyncItem]]] | None = None
     #: Adds found landed, recorded in memory when ``dry``: key -> record.
     adopted: dict[str, PictureRecord] = attrs.field(factory=dict)
     #: Keys of the manifest seen so far (a repeated key is invalid), with their line.
@@ -140,7 +143,7 @@ class Planner:
             items.extend(self._items(upload, key, values, faces, verdict))
         # In manifest order (the invalid rows were set aside first).
         items.sort(key=lambda item: (item.line is None, item.line or 0))
-        return items
+        return items if self.check is None else await self.check(items)
 
     def _take(
         self, entry: Entry, items: list[SyncItem]

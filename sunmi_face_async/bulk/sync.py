@@ -19,6 +19,7 @@ finds what landed. A sync right after a complete one plans nothing and sends no 
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
@@ -34,7 +35,7 @@ from ._engine import BulkMap
 from ._policy import default_settle, job_identity
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent
-from ._sync_apply import Applier
+from ._sync_apply import Applier, check_adds
 from ._sync_journal import SyncJournal
 from ._sync_model import SyncAction, SyncItem, SyncReport
 from ._sync_plan import Planner
@@ -259,6 +260,9 @@ class _Run:
             dry=opts.plan_only,
             names={g.name: g.group_id for g in listed},
             store=_store_of(self.client),
+            check=functools.partial(check_adds, self.client, opts.external_key_slot)
+            if opts.plan_only
+            else None,
         )
         await planner.settle_in_flight(left)
 

@@ -8,10 +8,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, ProtocolError
-from sunmi_face_async.bulk import SyncAction, sync
+from sunmi_face_async.bulk import Outcome, SyncAction, sync
 from sunmi_face_async.testing import FakeSunmiCloud
 
 from .conftest import picture
@@ -65,8 +66,6 @@ class _ShortGroups:
         return getattr(self._real, name)
 
     async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
-        import attrs
-
         page = await self._real.list_faces(*args, **kwargs)
         return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
 
@@ -111,3 +110,38 @@ async def test_a_key_with_stray_whitespace_is_invalid_and_its_face_is_not_pruned
     ]
     assert report.counts["delete"] == 0
     assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k2": 1})
+
+
+async def test_a_plan_refuses_the_pictures_an_apply_refuses_and_the_apply_fails_the_run(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A missing file, a file that is no picture, and one over the 1 MB limit: the plan
+    lists them invalid with the apply's own message, sends nothing, and the apply counts
+    them invalid (the run is not ok) instead of adding them or calling them failed."""
+    missing = attrs.evolve(row(tmp_path, 1, group_id), pic=tmp_path / "nope.jpg")
+    (tmp_path / "text.jpg").write_bytes(b"not a picture at all")
+    not_picture = attrs.evolve(row(tmp_path, 2, group_id), pic=tmp_path / "text.jpg")
+    (tmp_path / "big.jpg").write_bytes(picture(3) + b"\x00" * (1024 * 1024))
+    too_big = attrs.evolve(row(tmp_path, 3, group_id), pic=tmp_path / "big.jpg")
+    rows = [missing, not_picture, too_big, row(tmp_path, 4, group_id)]
+
+    plan = await sync(client, rows, external_key_slot=SLOT, plan_only=True)
+    assert writes(cloud) == {}
+    planned = {i.key: (i.action, i.error) for i in plan.items}
+    assert planned["k4"] == (SyncAction.ADD, None)
+    assert {k: a for k, (a, _) in planned.items() if k != "k4"} == {
+        "k1": SyncAction.INVALID,
+        "k2": SyncAction.INVALID,
+        "k3": SyncAction.INVALID,
+    }
+    assert (plan.counts["add"], plan.invalid) == (1, 3)
+
+    applied = await sync(client, rows, external_key_slot=SLOT)
+    assert {i.key: i.error for i in applied.items if i.key != "k4"} == {
+        k: error for k, (_, error) in planned.items() if k != "k4"
+    }
+    assert all(i.outcome is Outcome.INVALID for i in applied.items if i.key != "k4")
+    assert (applied.counts["add"], applied.invalid) == (1, 3)
+    assert not applied.ok
+    assert writes(cloud) == {"/face/add": 1}
+    assert keys_on_server(cloud, group_id) == Counter({"k4": 1})

@@ -174,10 +174,11 @@ class AsyncSunmiFace:
         _check_options(timeout, retry, http_client, transport)
         configure_from_env()  # SUNMI_LOG=debug|info
         signals = signals_for(on_attempt)
+        chosen = resolve_backend(backend, own_connections=http_client is None and transport is None)
         override = AsyncSunmiFace.transport_override.get()
         if override is not None:  # inside testing.mock_sunmi(): this client talks to its fake
-            transport, http_client = override(), None
-        chosen = resolve_backend(backend, own_connections=http_client is None and transport is None)
+            # (the backend was checked as chosen; the fake's transport is an httpx one)
+            transport, http_client, chosen = override(), None, "httpx"
         shop = _shop_params(sunmi_shop_no, shop_id)
         transport_ = Transport(
             app_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sunmi_face_async import AsyncSunmiFace, TransportError
+from sunmi_face_async import AsyncSunmiFace, TransportError, ValidationError
 from sunmi_face_async.testing import MockSunmi, mock_sunmi, mocked_cloud
 
 UNREACHABLE = "http://127.0.0.1:9/openapi"
@@ -80,6 +80,24 @@ async def test_every_way_of_building_a_client_is_intercepted() -> None:
     # groups.create lists the groups first (a name must be unique); with_shop lists once more.
     assert cloud.stats.requests_by_endpoint == {"/face/group/create": 4, "/face/group/getList": 8}
     await own_http.aclose()
+
+
+async def test_a_client_that_picks_the_aiohttp_backend_is_intercepted_too() -> None:
+    """A web app that builds its client with ``backend="aiohttp"`` (or ``"auto"``) is tested
+    under the mock like any other: it sends through the fake, not through aiohttp."""
+    pytest.importorskip("aiohttp", reason="the aiohttp backend needs the [aiohttp] extra")
+    with mock_sunmi() as cloud:
+        built = [
+            AsyncSunmiFace.from_env(backend="aiohttp"),
+            AsyncSunmiFace("ID-7", "key-7", sunmi_shop_no="7", backend="auto"),
+        ]
+        for client in built:
+            async with client:
+                await client.groups.create("Made")
+    assert [g.name for g in cloud.groups_of("777001")][-1] == "Made"
+    assert [g.name for g in cloud.groups_of("7")][-1] == "Made"
+    with mock_sunmi(), pytest.raises(ValidationError, match="backend"):  # still refused
+        AsyncSunmiFace.from_env(backend="curl")
 
 
 async def test_a_client_built_in_a_worker_thread_inside_is_intercepted() -> None:

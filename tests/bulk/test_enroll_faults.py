@@ -103,6 +103,9 @@ async def test_cancel_then_resume_leaves_no_duplicate(tmp_path: Path, slot: int 
     async with fast_client(cloud) as client:
         group_id = await make_group(client)
         cloud.faults.endpoints = {"/face/add"}
+        # Each upload stays on the wire at least 20 ms: one seen in flight when the loop is
+        # cancelled is still in flight when the cancel reaches its worker.
+        cloud.faults.latency = 0.02
         cloud.faults.jitter = 0.003
         cloud.faults.commit_then_timeout_rate = 0.05
         uploads = keyed(group_id, 150)
@@ -120,6 +123,7 @@ async def test_cancel_then_resume_leaves_no_duplicate(tmp_path: Path, slot: int 
         ambiguous = rows[Status.IN_FLIGHT] + rows[Status.UNKNOWN]
 
         cloud.faults.commit_then_timeout_rate = 0.0
+        cloud.faults.latency = 0.0
         adds_before = cloud.stats.requests_by_endpoint["/face/add"]
         events: list[BulkEvent] = []
         second = enroll(

@@ -240,8 +240,10 @@ def enroll_command(
             )
             again = fresh = None
             if journal_path is not None:
-                again = resume_command(recorded or settings, journal_path, state.flags)
-                fresh = resume_command(settings, journal_path, state.flags, resume=False)
+                # The journal does not record --confirm: the printed commands repeat it.
+                tail = f" --confirm {confirm} --confirm-wait {confirm_wait:g}" if confirm else ""
+                again = resume_command(recorded or settings, journal_path, state.flags) + tail
+                fresh = resume_command(settings, journal_path, state.flags, resume=False) + tail
                 state.interrupt_hint = (
                     f"items in flight are recorded in the journal; resume with:\n  {again}"
                 )

@@ -5,13 +5,16 @@ the fake lists."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import signal
 from pathlib import Path
 
 import httpx
 
 from sunmi_face_async.testing.pictures import tiny_png
 
-from ._proc import clean_env, fake_env, fake_server_process, run_env
+from ._proc import SUNMI_FACE, clean_env, fake_env, fake_server_process, run_env, spawn, stop
 
 N = 200
 
@@ -96,3 +99,54 @@ def test_confirm_push_needs_the_journal_and_confirm_no_dry_run(tmp_path: Path) -
     dry = run_env([*base, "--confirm", "listing", "--dry-run"], env, tmp_path)
     assert dry.returncode == 2
     assert "--confirm cannot be combined with --dry-run" in dry.stderr
+
+
+def test_ctrl_c_while_confirming_prints_a_resume_command_that_confirms(tmp_path: Path) -> None:
+    photos = _photos(tmp_path, 30)
+    with fake_server_process(tmp_path, "--reject-rate", "0.2", "--seed", "4") as (_, details):
+        env = clean_env(fake_env(details))
+        args = [SUNMI_FACE, "enroll", str(photos), "--group", "G", "--create-group"]
+        args += ["--journal", "j.sqlite", "--confirm", "listing", "--confirm-wait", "60"]
+        process = spawn(args, env, tmp_path)
+        try:
+            assert process.stderr is not None
+            seen = ""
+            with AlarmDeadline(60):
+                while "confirming: waiting" not in seen:
+                    line = process.stderr.readline()
+                    assert line, f"enroll ended before confirming: {seen}"
+                    seen += line
+            os.kill(process.pid, signal.SIGINT)
+            _, rest = process.communicate(timeout=30)
+        finally:
+            stop(process)
+        lines = (seen + rest).splitlines()
+        hint = next(i for i, line in enumerate(lines) if "resume with" in line)
+        again = shlex.split(lines[hint + 1].strip())
+        assert again[again.index("--confirm") + 1] == "listing"
+        assert again[again.index("--confirm-wait") + 1] == "60"
+        # Run as printed (a shorter wait: the uploads are older than it by now).
+        again[again.index("--confirm-wait") + 1] = "0"
+        done = run_env([*again[1:], "--json"], env, tmp_path)
+        listed = _listed(details, "G")
+    report = json.loads(done.stdout)
+    assert report["confirmation"]["rejected"] == 30 - len(listed)
+    assert report["confirmation"]["confirmed"] == len(listed)
+
+
+class AlarmDeadline:
+    """A bounded wait around a blocking read (SIGALRM)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        signal.signal(signal.SIGALRM, self._expired)
+        signal.alarm(int(self.seconds))
+
+    def __exit__(self, *exc: object) -> None:
+        signal.alarm(0)
+
+    @staticmethod
+    def _expired(*_: object) -> None:
+        raise TimeoutError("no 'confirming' phase line within the deadline")

@@ -20,10 +20,11 @@ import click
 from ..models import CUSTOM_SLOTS
 from ._app import cli, output_options
 from ._bulkutil import exit_code_for
-from ._enroll import JOURNAL_DIR, parse_shard
+from ._enroll import JOURNAL_DIR
 from ._exits import CliError
 from ._resume import global_flags, journal_problem, mismatch_message
 from ._runtime import State, pass_state, resolve_group, run_async
+from ._shard import resolve_shard, shard_options
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,7 +112,7 @@ class _Command:
     help="Sync journal [default: .sunmi-face/sync-MANIFEST-GROUP.sqlite].",
 )
 @click.option("--resume", is_flag=True, help="Insist on the journal of an earlier run.")
-@click.option("--shard", metavar="K/N", help="Only the keys of the K-th (from 0) of N shards.")
+@shard_options
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @output_options
 @pass_state
@@ -126,6 +127,7 @@ def sync_command(
     journal: Path | None,
     resume: bool,
     shard: str | None,
+    shards: int | None,
     concurrency: int,
 ) -> int:
     """Make the store's groups match MANIFEST (a folder, a .csv or a .jsonl), by external key.
@@ -141,8 +143,11 @@ def sync_command(
       sunmi-face sync faces.csv --group VIP --external-key-slot 5 --plan
       sunmi-face sync faces.csv --group VIP --external-key-slot 5 --prune
       sunmi-face sync faces.jsonl --external-key-slot 5 --shard 0/4
+      sunmi-face sync faces.jsonl --external-key-slot 5 --shard auto --shards 4
     """
-    shard_spec = parse_shard(shard)
+    # auto is resolved here: the journal, its file name and printed commands say K/N.
+    env = state.env if state.env is not None else os.environ
+    shard_spec = resolve_shard(shard, shards=shards, env=env)
     source = str(manifest.resolve())
 
     async def body() -> tuple[SyncReport, _Command]:

@@ -16,6 +16,7 @@ app_key and never a picture.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -27,7 +28,15 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import attrs
 
-from ._journal_file import JournalError, bind_job, failure, read_job, rollback
+from ._journal_file import (
+    JournalError,
+    JournalMismatchError,
+    bind_job,
+    failure,
+    job_differences,
+    read_job,
+    rollback,
+)
 from ._journal_lock import JournalLock, discard
 
 __all__ = ["InFlight", "PictureRecord", "SyncJournal"]
@@ -104,10 +113,21 @@ class SyncJournal:
 
     # -- opening -----------------------------------------------------------------------------
 
-    def open(self, identity: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> None:
+    def open(
+        self,
+        identity: Mapping[str, Any],
+        settings: Mapping[str, Any] | None = None,
+        *,
+        run: Mapping[str, Any] | None = None,
+        record_run: bool = False,
+    ) -> None:
         """Lock, open, check and bind the journal to the job ``identity`` (raises
         ``JournalError`` / ``JournalMismatchError``); a file this call created and could
-        not set up is removed again."""
+        not set up is removed again.
+
+        ``run`` holds the flags a run may change (``prune``...): with ``resume`` they must
+        be those of the last run recorded (``JournalMismatchError`` naming each), since a
+        resume finishes that run; ``record_run`` records them as the last run's."""
         private = self.path in ("", ":memory:")
         if not private and self.resume:
             _check_present(self.path)
@@ -140,6 +160,8 @@ class SyncJournal:
                     f"the journal {self.path} records no job: there is nothing to resume",
                 )
             bind_job(conn, self.path, identity, settings or {})
+            if run is not None:
+                _check_run(conn, self.path, dict(run), resume=bool(self.resume), record=record_run)
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn is not None:
@@ -324,6 +346,24 @@ class SyncJournal:
             )
 
         await self._in_thread(lambda: self._write(write))
+
+
+def _check_run(
+    conn: sqlite3.Connection, path: str, run: dict[str, Any], *, resume: bool, record: bool
+) -> None:
+    """Refuse a resume whose ``run`` flags differ from the last run's; record them."""
+    found = read_job(conn)
+    recorded = found[1] if found is not None else {}
+    last = recorded.get("last_run")
+    if resume and isinstance(last, dict):
+        differences = job_differences({k: last.get(k) for k in run}, run)
+        if differences:
+            raise JournalMismatchError(path, differences)
+    if record:
+        conn.execute(
+            "UPDATE job SET settings = ? WHERE id = 1",
+            (json.dumps({**recorded, "last_run": run}, sort_keys=True, default=str),),
+        )
 
 
 def _put_picture(conn: sqlite3.Connection, key: str, record: PictureRecord) -> None:

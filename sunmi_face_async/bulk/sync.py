@@ -174,6 +174,13 @@ _DEFAULTS = {
 }
 
 
+def _has_journal(path: str) -> bool:
+    try:
+        return path not in ("", ":memory:") and os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
 def _store_of(client: Any) -> str | None:
     shop = getattr(client, "shop", None)
     found = shop.get("sunmi_shop_no") if isinstance(shop, Mapping) else None
@@ -189,18 +196,22 @@ class _Run:
 
     def _open(self) -> tuple[SyncJournal, bool]:
         given, opts = self.options.journal, self.options
-        journal = (
-            given
-            if isinstance(given, SyncJournal)
-            else SyncJournal("" if given is None else given, resume=opts.resume)
-        )
+        if isinstance(given, SyncJournal):
+            journal = given
+        else:
+            path = "" if given is None else os.fspath(given)
+            if opts.plan_only and not opts.resume and not _has_journal(path):
+                path = ""  # a plan writes nothing: with no journal yet, it knows no picture
+            journal = SyncJournal(path, resume=opts.resume)
         identity = job_identity(
             self.client,
             opts.external_key_slot,
             opts.shard,
             {"operation": "sync", **(opts.job or {})},
         )
-        journal.open(identity, opts.job_settings)
+        # A resume finishes the last run as it ran: the same prune and replace_pictures.
+        run = {"prune": opts.prune, "replace_pictures": opts.replace_pictures}
+        journal.open(identity, opts.job_settings, run=run, record_run=not opts.plan_only)
         return journal, not isinstance(given, SyncJournal)
 
     async def run(self, items: Iterable[Entry] | AsyncIterable[Entry]) -> SyncReport:

@@ -159,7 +159,8 @@ def sync_command(
             path = journal or default_journal(manifest, group_id, shard_spec)
             if resume and not path.exists():
                 raise CliError(f"--resume: no sync journal at {path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not plan_only:  # a plan writes nothing, not even the journal's folder
+                path.parent.mkdir(parents=True, exist_ok=True)
             command = _Command(
                 manifest, group_id, external_key_slot, prune, replace_pictures,
                 shard_spec, concurrency, path,
@@ -190,13 +191,31 @@ def sync_command(
                     on_event=lambda event: state.output.info(f"sync: {event.detail}"),
                 )
             except JournalMismatchError as exc:
-                raise CliError(mismatch_message(path, exc.differences, None)) from None
+                raise CliError(_mismatch(path, exc.differences)) from None
             except JournalError as exc:
                 raise CliError(journal_problem(exc, again)) from None
             return report, command
 
     report, command = run_async(body)
     return _show(state, report, command)
+
+
+_RUN_FLAGS = {"prune": "--prune", "replace_pictures": "--replace-pictures"}
+
+
+def _mismatch(path: Path, differences: list[tuple[str, Any, Any]]) -> str:
+    """Another job's journal, or (on --resume) flags that differ from the run it finishes."""
+    if not differences or any(name not in _RUN_FLAGS for name, _, _ in differences):
+        return mismatch_message(path, differences, None)
+    said = "; ".join(
+        f"{_RUN_FLAGS[name]} is {'set' if now else 'not set'} here but was"
+        f"{'' if then else ' not'} in that run"
+        for name, then, now in differences
+    )
+    return (
+        f"--resume finishes the journal's last run as it ran: {said}; run without --resume"
+        " to sync with this run's flags"
+    )
 
 
 def _show(state: State, report: SyncReport, command: _Command) -> int:

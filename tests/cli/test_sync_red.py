@@ -1,0 +1,91 @@
+"""``sunmi-face sync`` under attack: a plan leaves no journal behind, its printed command
+runs as printed from a path with spaces and quotes, ``--resume`` refuses a changed
+``--prune`` or ``--replace-pictures`` naming the flag, and nothing prints the app_key."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sunmi_face_async.testing import FakeSunmiCloud
+from sunmi_face_async.testing.pictures import tiny_png
+
+from .conftest import Invoke
+
+SYNC = ("--external-key-slot", "1")
+
+
+def manifest(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    rows = []
+    for n in range(count):
+        (folder / f"{n}.png").write_bytes(tiny_png(n))
+        rows.append({"picture": f"{n}.png", "name": f"p{n}", "external_key": f"emp-{n}"})
+    path = folder / "st aff.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def staff(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    made = invoke(["groups", "create", "staff", "--capacity", "100"])
+    assert made.exit_code == 0, made.output
+    return manifest(tmp_path / "my dir" / "it's", 3)
+
+
+def _after(output: str, lead: str) -> list[str]:
+    line = next(line for line in output.splitlines() if line.startswith(lead))
+    argv = shlex.split(line[len(lead) :])
+    assert argv[0] == "sunmi-face"
+    return argv[1:]
+
+
+def test_a_plan_writes_no_journal_and_its_command_runs_as_printed(
+    invoke: Invoke, cloud: FakeSunmiCloud, staff: Path, tmp_path: Path
+) -> None:
+    plan = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--plan"])
+    assert plan.exit_code == 0, plan.output
+    assert "plan: add 3," in plan.output
+    assert list(tmp_path.rglob("*.sqlite*")) == []
+    assert not (tmp_path / ".sunmi-face").exists()
+
+    applied = invoke(_after(plan.output, "to apply this plan run: "))
+    assert applied.exit_code == 0, applied.output
+    assert "synced: add 3," in applied.output
+    (journal,) = tmp_path.rglob("*.sqlite")
+    dump = "\n".join(sqlite3.connect(journal).iterdump())
+    assert cloud.app_key not in dump
+    assert cloud.app_key not in plan.output + applied.output
+
+
+@pytest.mark.parametrize("flag", ["--prune", "--replace-pictures"])
+def test_resume_refuses_a_changed_flag_naming_it_and_a_new_run_takes_it(
+    invoke: Invoke, cloud: FakeSunmiCloud, staff: Path, tmp_path: Path, flag: str
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    first = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal)])
+    assert first.exit_code == 0, first.output
+
+    resumed = invoke(
+        ["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal), "--resume", flag]
+    )
+    assert resumed.exit_code == 2, resumed.output
+    assert (
+        f"--resume finishes the journal's last run as it ran: {flag} is set here but was"
+        " not in that run; run without --resume to sync with this run's flags"
+    ) in " ".join(resumed.output.split())
+
+    again = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal), flag])
+    assert again.exit_code == 0, again.output
+    same = invoke(
+        ["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal), "--resume", flag]
+    )
+    assert same.exit_code == 0, same.output
+    back = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal), "--resume"])
+    assert back.exit_code == 2, back.output
+    assert f"{flag} is not set here but was in that run" in " ".join(back.output.split())

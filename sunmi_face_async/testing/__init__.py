@@ -6,7 +6,7 @@ deterministically under a seed. Use it in-process (``cloud.client()`` or
 ``AsyncSunmiFace(..., transport=cloud.transport())``), over real HTTP in a subprocess
 (``FakeCloudServer``, or ``python -m sunmi_face_async.testing``), in a thread of the test
 process (``ThreadedFakeServer``), through the pytest fixtures (loaded by pytest's entry
-point, ``sunmi_face_async.testing.plugin``), or intercepting every client built inside
+point; see ``sunmi_face_async.testing.plugin``), or intercepting every client built inside
 ``mock_sunmi()``.
 """
 

@@ -198,6 +198,31 @@ def test_the_plugin_imports_nothing_of_the_library_until_a_fixture_runs(tmp_path
     assert "2 passed" in out, out
 
 
+ENV_TESTS = """
+import os
+
+
+def test_a_uses_sunmi_env(sunmi_env):
+    assert "SUNMI_SHOP_ID" not in os.environ
+    assert os.environ["SUNMI_BASE_URL"] == sunmi_env["SUNMI_BASE_URL"] != "http://mine/openapi"
+
+
+def test_b_finds_the_environment_it_started_with():
+    assert os.environ["SUNMI_SHOP_ID"] == "42"
+    assert os.environ["SUNMI_BASE_URL"] == "http://mine/openapi"
+    assert "SUNMI_APP_KEY" not in os.environ and "SUNMI_SHOP_NO" not in os.environ
+"""
+
+
+def test_sunmi_env_puts_the_environment_back_after_the_test(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text(INI)
+    (tmp_path / "test_env.py").write_text(ENV_TESTS)
+    env = {**_env(), "SUNMI_SHOP_ID": "42", "SUNMI_BASE_URL": "http://mine/openapi"}
+    out = _run(tmp_path, env=env)
+    assert "exit=0" in out, out
+    assert "2 passed" in out, out
+
+
 def test_the_installed_entry_point_names_a_module_carrying_every_fixture() -> None:
     from sunmi_face_async.testing import plugin
 

@@ -7,7 +7,8 @@
 - throttled (``ThrottledError``, or a deadline that stopped the retry of one): 429 with
   ``Retry-After``;
 - the route's deadline ran out (``DeadlineExceededError``): 504;
-- ``NotFoundError``: 404; ``ValidationError``: 422 naming the field; ``ConflictError``: 409;
+- ``NotFoundError``: 404; ``ValidationError``: 422 naming the field; SUNMI refusing a value
+  (``ParameterError``, 5020/5022/5023): 422 with its code; ``ConflictError``: 409;
 - any other ``TransportError`` (SUNMI could not be reached): 503 with ``Retry-After``;
 - any other SUNMI error: 502.
 """
@@ -25,6 +26,7 @@ from sunmi_face_async import (
     ConflictError,
     DeadlineExceededError,
     NotFoundError,
+    ParameterError,
     SunmiError,
     ThrottledError,
     TransportError,
@@ -65,6 +67,8 @@ def error_response(exc: SunmiError, method: str) -> JSONResponse:
         return _answer(404, "not_found", str(exc))
     if isinstance(exc, ValidationError):
         return _answer(422, "invalid", exc.problem, field=exc.field)
+    if isinstance(exc, ParameterError):  # SUNMI refused a value the caller gave
+        return _answer(422, "invalid", str(exc), field=None, code=exc.code)
     if isinstance(exc, ConflictError):
         return _answer(409, "conflict", str(exc))
     if isinstance(exc, TransportError):

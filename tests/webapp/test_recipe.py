@@ -300,3 +300,18 @@ async def test_a_conflict_is_409_and_another_sunmi_error_502_with_its_code(
         5999,
     )
     assert other["seconds"] <= LATE
+
+
+async def test_a_value_sunmi_refuses_is_422_not_a_gateway_error(
+    app_url: str, shop: tuple[str, str, str]
+) -> None:
+    """SUNMI's own parameter check (code 5020: a 40-character group name) is the caller's
+    input, like the client's ``ValidationError``: 422, not 502 ("SUNMI failed")."""
+    number, _, _ = shop
+    async with httpx.AsyncClient(timeout=30) as http:
+        long_name = await _timed(
+            http, "POST", f"{app_url}/shops/{number}/groups", json={"name": "n" * 40}
+        )
+    assert (long_name["status"], long_name["body"]["error"]) == (422, "invalid")
+    assert "name must have 1 to 32 chars" in long_name["body"]["detail"]
+    assert long_name["body"]["code"] == 5020

@@ -9,6 +9,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from sunmi_face_async.bulk._journal_file import read_job
 from sunmi_face_async.testing import FakeSunmiCloud
 from sunmi_face_async.testing.pictures import tiny_png
@@ -58,8 +60,9 @@ def test_sync_workers_with_auto_cover_the_manifest_once(
 
 
 def test_sync_plan_prints_the_resolved_shard_and_runs_as_printed(
-    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke
+    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the default journal is relative: not in the repository
     assert invoke(["groups", "create", "staff"]).exit_code == 0
     path = _manifest(tmp_path, 6)
     planned = invoke(

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from typing import TextIO
 
 from ..models import CUSTOM_SLOTS, Face
+from .manifest import FORMULA_START
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -40,7 +41,6 @@ MANIFEST_COLUMNS = (
 )
 #: The fields a picture template may name.
 PICTURE_FIELDS = ("external_key", "face_id", "group", "group_id", "sunmi_shop_no", "name")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def check_picture_template(template: str) -> str:
@@ -91,8 +91,9 @@ def _path_part(field: str, value: str, face: Face) -> str:
 class ManifestWriter:
     """Writes manifest rows to ``stream``: CSV (header first) or JSON Lines.
 
-    CSV cells a spreadsheet would run as formulas get a leading ``'`` unless ``raw`` (the
-    export's rule); JSON Lines keep every value exact, so they read back unchanged.
+    CSV cells a spreadsheet would run as formulas get a leading ``'`` unless ``raw``, and
+    the manifest readers take it off again (``read_csv``), so every value reads back as
+    written; JSON Lines keep every value exact.
     """
 
     def __init__(
@@ -149,13 +150,21 @@ class ManifestWriter:
             kept = {k: v for k, v in row.items() if v != ""}
             self._stream.write(json.dumps(kept, ensure_ascii=False) + "\n")
         else:
-            cell = (lambda v: v) if self._raw else _inert
+            cell = _quoted if self._raw else _inert
             self._csv.writerow([cell(row[column]) for column in MANIFEST_COLUMNS])
         self.count += 1
 
 
 def _inert(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A cell a spreadsheet shows as text: ``'`` before a formula character, and before a
+    value whose leading quotes precede one (the reader takes exactly one off)."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_START) else text
+
+
+def _quoted(text: str) -> str:
+    """``raw``: formulas as they are, but a value that starts with quotes before a formula
+    character still gets one more, so it reads back as itself."""
+    return "'" + text if text.startswith("'") and _inert(text) != text else text
 
 
 async def write_manifest(

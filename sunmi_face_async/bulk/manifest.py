@@ -18,6 +18,11 @@ Columns (CSV header / JSONL keys); only ``picture`` is required, and ``group_id`
 - ``customer_value1`` .. ``customer_value5`` (JSONL may give ``customer_values`` as a list).
 - ``external_key``: the caller's stable id for the face (used by the journal and
   reconciliation).
+
+In a CSV cell, a leading ``'`` before ``=``, ``+``, ``-``, ``@``, a tab or a line break is
+the spreadsheet's mark for text, not part of the value: ``'=x`` reads as ``=x`` (what
+``export --format manifest`` writes for it) and ``''=x`` as ``'=x``. Any other leading ``'``
+(``'t Hooft``) is kept. JSON Lines values are taken exactly.
 """
 
 from __future__ import annotations
@@ -212,12 +217,26 @@ def _csv_rows(path: Path, group_id: str | None) -> Iterator[FaceUpload | Manifes
                 extra = f"{len(record)} fields, more than the {len(header)} the header names"
                 yield ManifestError(first, extra, source)
                 continue
-            row = dict(zip(header, record, strict=False))  # missing trailing fields: unset
+            # missing trailing fields: unset
+            row = dict(zip(header, (_unquoted(cell) for cell in record), strict=False))
             why = first_bad_text(row.items())
             if why is not None:
                 yield ManifestError(first, why, source)
                 continue
             yield _upload(row, first, path, group_id)
+
+
+#: What a spreadsheet runs as a formula when a cell starts with it.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _unquoted(cell: str) -> str:
+    """A CSV cell as text: a leading ``'`` before a formula character (or before more
+    quotes and one) marks a value kept from running as a formula, and is not part of it;
+    the manifest writer adds exactly one (``'=x`` is ``=x``, ``''=x`` is ``'=x``)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START):
+        return cell[1:]
+    return cell
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -185,3 +185,33 @@ def test_the_manifest_syncs_a_second_store_to_the_same_groups(
     assert again.exit_code == 0, again.output
     plan = json.loads(again.stdout)
     assert (plan["add"], plan["update"], plan["unchanged"], plan["items"]) == (0, 0, 4, [])
+
+
+async def _seed_formulas(cloud: FakeSunmiCloud, tmp_path: Path) -> None:
+    (tmp_path / "pics").mkdir(exist_ok=True)
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        vip = await client.groups.create("VIP", customer_keys=["ext", "note"])
+        for i, (key, name) in enumerate([("-7", "=Ann"), ("+8", "@Bo"), ("'=9", "'t Cy")]):
+            (tmp_path / "pics" / f"{i}.jpg").write_bytes(_pic(i))
+            values = [key, "=1+1" if i else ""]
+            await client.faces.add(vip.group_id, pic=_pic(i), name=name, customer_values=values)
+
+
+def test_a_csv_manifest_with_formula_like_values_syncs_back_to_nothing(
+    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    anyio.run(_seed_formulas, cloud, tmp_path)
+    out = tmp_path / "m.csv"
+    ran = invoke(
+        ["--shop-no", "S1", "export", "--all-groups", "--format", "manifest",
+         "--external-key-slot", "1", "--picture-template", "pics/{face_id}.jpg",
+         "--output", str(out)],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert "'-7,'=Ann" in out.read_text(encoding="utf-8")  # inert in a spreadsheet
+    plan = invoke(["--shop-no", "S1", "sync", str(out), "--external-key-slot", "1", "--plan",
+                   "--json"])  # fmt: skip
+    assert plan.exit_code == 0, plan.output
+    got = json.loads(plan.stdout)
+    assert (got["add"], got["update"], got["unchanged"], got["items"]) == (0, 0, 3, [])

@@ -117,10 +117,19 @@ class AiohttpPools(Pools):
                 "this AsyncSunmiFace opened its aiohttp connections on another event loop; "
                 "make one client per event loop (e.g. in the application's lifespan)"
             )
+        timeout = self._timeout
+        if progress.call_timeout is not None:  # with_options(timeout=...): this call's own
+            own = progress.call_timeout
+            timeout = aiohttp.ClientTimeout(total=None, connect=own.connect, sock_read=own.read)
         attempt = _ATTEMPT.set(progress)
         try:
             async with session.post(
-                url, data=content, headers=headers, proxy=self._proxy, allow_redirects=False
+                url,
+                data=content,
+                headers=headers,
+                proxy=self._proxy,
+                allow_redirects=False,
+                timeout=timeout,
             ) as response:
                 body = await _read_capped(response)
                 if body is None:

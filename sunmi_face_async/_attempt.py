@@ -67,9 +67,11 @@ class Progress:
     """
 
     __slots__ = (
+        "call_timeout",
         "connect_timeout",
         "connecting",
         "deadline",
+        "ends",
         "limit",
         "observed",
         "scope",
@@ -87,6 +89,10 @@ class Progress:
         self.deadline = math.inf
         self.limit: float | None = None
         self.stop: Closed | None = None  # set by aclose while a connection is being opened
+        # A call's deadline (anyio time) that no wait for a connection may push the attempt
+        # past, and a per-call timeout for backends that take it per request (with_options).
+        self.ends = math.inf
+        self.call_timeout: httpx.Timeout | None = None
 
     def run_within(self, scope: anyio.CancelScope, limit: float | None) -> None:
         """Start the attempt under ``scope``, whose deadline is the attempt's."""

@@ -59,6 +59,7 @@ class Budget:
         connection may take to open (which is otherwise never cut short).
         """
         left = max(self.left(), 0.0)
+        progress.ends = self.ends  # a wait for a connection uses up the same time
         self.capped = own is None or left < own
         if not self.capped:
             assert own is not None
@@ -107,6 +108,7 @@ class Budget:
 
 def cap_phases(request: object, progress: Progress, seconds: float) -> None:
     """Cut an httpx request's phase timeouts, and the connection's opening, to ``seconds``."""
+    seconds = max(seconds, 0.0)
     if isinstance(request, httpx.Request):
         phases = request.extensions.get("timeout")
         if isinstance(phases, dict):

@@ -22,6 +22,7 @@ import anyio
 import httpx
 
 from ._attempt import Closed, DeadlineExceeded, Progress, attempt_limit
+from ._deadline import cap_phases
 from ._version import __version__
 
 __all__ = ["CONNECTIONS_PER_POOL", "MAX_RESPONSE_BYTES", "Closed", "Pools", "Progress", "Reply"]
@@ -192,6 +193,9 @@ class Pools:
                     await places.acquire()
                     acquired = True
                     scope.deadline = self._deadline(limit)
+                    if progress.ends < scope.deadline:  # the wait used part of a deadline
+                        scope.deadline = progress.ends
+                        cap_phases(request, progress, progress.ends - anyio.current_time())
                 progress.run_within(scope, limit)
                 try:
                     return await self._exchange(request)

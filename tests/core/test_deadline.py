@@ -185,3 +185,33 @@ async def test_a_bad_deadline_is_refused_naming_it(bad: object) -> None:
 def test_a_bad_total_is_refused(bad: float) -> None:
     with pytest.raises(ValueError, match="total must be a positive, finite number"):
         RetryPolicy(total=bad)
+
+
+async def _short_then_slow(server: Loopback, stream: Stream, request: bytes) -> bool:
+    """The first request is answered after 0.8 s, every later one after 5 s."""
+    return await slow_ok(0.8 if server.requests == 1 else 5.0)(server, stream, request)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_time_spent_waiting_for_a_connection_counts_against_the_deadline(
+    backend: str,
+) -> None:
+    # The only connection is busy for 0.8 s; the call then gets it and meets a 5 s server.
+    # The 1 s deadline still ends the call at ~1 s (it was 1.8 s: the wait was not counted).
+    async with (
+        serving(_short_then_slow) as server,
+        _client(server, max_connections=1, backend=backend) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(client.groups.list)
+        with anyio.fail_after(5):
+            while server.requests == 0:
+                await anyio.sleep(0.01)
+        started = time.monotonic()
+        with anyio.fail_after(10), pytest.raises(DeadlineExceededError) as caught:
+            await client.with_options(deadline=1.0).faces.get("1")
+        elapsed = time.monotonic() - started
+        group.cancel_scope.cancel()
+    assert 0.9 <= elapsed < 1.4
+    assert server.requests == 2
+    assert caught.value.sent is True  # it was written before the deadline cut it off

@@ -21,6 +21,7 @@ from sunmi_face_async import (
     ServerError,
     ValidationError,
 )
+from tests._backends import BACKENDS
 from tests.hostile._loopback import Loopback, server_error, serving, slow_ok
 
 from .helpers import APP_ID, APP_KEY, BASE_URL, SHOP_NO, fail, form_fields, ok
@@ -142,3 +143,31 @@ def test_a_bad_sunmi_retries_is_refused_naming_it(
         )
     assert caught.value.field == "SUNMI_RETRIES"
     assert repr(value) in str(caught.value)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_per_call_timeout_longer_than_the_clients_is_honoured(backend: str) -> None:
+    # The client reads for at most 1 s; the view allows 4 s, so a 2 s answer arrives (on
+    # aiohttp each read stayed bounded by the client's 1 s: RequestTimeout after retries).
+    async with (
+        serving(slow_ok(2.0)) as server,
+        _loopback_client(server, timeout=1.0, backend=backend) as client,
+    ):
+        with anyio.fail_after(10):
+            assert await client.with_options(timeout=4.0).groups.list() == []
+        assert server.requests == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_per_call_read_timeout_shorter_than_the_clients_is_honoured(
+    backend: str,
+) -> None:
+    # connect and write may take 5 s, but a read only 0.5 s: a 5 s server times out at once.
+    timeout = httpx.Timeout(5.0, read=0.5)
+    async with serving(slow_ok(5.0)) as server, _loopback_client(server, backend=backend) as c:
+        started = time.monotonic()
+        with anyio.fail_after(10), pytest.raises(RequestTimeout) as caught:
+            await c.with_options(timeout=timeout, retry=RetryPolicy.none()).groups.list()
+        elapsed = time.monotonic() - started
+    assert elapsed < 0.5 + MARGIN
+    assert caught.value.sent is True

@@ -40,12 +40,16 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run(value: str | None) -> subprocess.CompletedProcess[str]:
+def _run(value: str | None, prelude: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SUNMI_LOG"}
     if value is not None:
         env["SUNMI_LOG"] = value
     return subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", prelude + SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -82,3 +86,31 @@ def test_a_bad_value_is_refused_naming_the_variable() -> None:
     result = _run("loud")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "refused: SUNMI_LOG: must be debug or info; got 'loud'"
+
+
+_APP_LOGGING = (
+    "import logging, sys\n"
+    "logging.basicConfig(stream=sys.stderr, format='APP %(levelname)s %(name)s: %(message)s')\n"
+)
+
+
+def test_an_application_s_own_handler_shows_each_line_once() -> None:
+    # The application set up logging (a root handler): its handler shows the lines, once
+    # each (SUNMI_LOG's handler came on top of it, so every line was printed twice).
+    result = _run("debug", prelude=_APP_LOGGING)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "attempt=1" in line]
+    assert len(lines) == 2
+    assert all(line.startswith("APP DEBUG sunmi_face_async: POST /face/getInfo") for line in lines)
+    assert KEY not in result.stderr
+
+
+def test_a_handler_that_would_drop_the_lines_does_not_count() -> None:
+    # A root handler that shows warnings only would hide what SUNMI_LOG=debug asks for.
+    prelude = _APP_LOGGING + "logging.getLogger().handlers[0].setLevel(logging.WARNING)\n"
+    result = _run("debug", prelude=prelude)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "attempt=1" in line]
+    assert len(lines) == 2
+    assert all(" DEBUG sunmi_face_async: POST /face/getInfo" in line for line in lines)
+    assert not any(line.startswith("APP") for line in lines)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._client import BulkClient
 from ._confirm_store import (
     ConfirmRow,
     chunk,
@@ -31,14 +32,14 @@ from ._confirm_store import (
     target_groups,
     waiting,
 )
-from ._results import ItemResult, Outcome
+from ._results import BulkEvent, ItemResult, Outcome
 from .export import export_faces
 from .manifest import FaceUpload
 
 if TYPE_CHECKING:
     from ._job import EnrollJob
 
-__all__ = ["NOT_LISTED", "confirm", "held"]
+__all__ = ["NOT_LISTED", "confirm", "held", "list_group"]
 
 #: The reason of an accepted item the listing did not find in its group.
 NOT_LISTED = "accepted, then not in the group"
@@ -110,13 +111,17 @@ async def _listing(job: EnrollJob, run_id: str) -> Callable[[ConfirmRow], Verdic
     groups: list[str] = await submit(lambda c: target_groups(c, run_id))
     present: dict[str, set[str]] = {}
     failed: dict[str, str] = {}
+    short: dict[str, str] = {}
     for group_id in groups:
         books.set_phase(f"confirming: listing group {group_id}")
         try:
-            present[group_id] = {face.face_id async for face in export_faces(job.client, group_id)}
+            present[group_id], shortfall = await list_group(job.client, group_id)
         except Exception as exc:
             # Without the listing nothing is known of its items: unconfirmed, never done.
             failed[group_id] = f"could not list group {group_id} to confirm: {exc}"
+        else:
+            if shortfall:
+                short[group_id] = f"the listing of group {group_id} was incomplete: {shortfall}"
         books.event("confirm", group_id, detail=f"listed group {group_id}")
 
     def judge(row: ConfirmRow) -> Verdict:
@@ -125,9 +130,25 @@ async def _listing(job: EnrollJob, run_id: str) -> Callable[[ConfirmRow], Verdic
             return Outcome.UNCONFIRMED, failed[group_id]
         if face_id in present[group_id]:
             return Outcome.DONE, None
+        if group_id in short:
+            # A listing short of the server's own count proves nothing of what it left out.
+            return Outcome.UNCONFIRMED, short[group_id]
         return Outcome.REJECTED, NOT_LISTED
 
     return judge
+
+
+async def list_group(client: BulkClient, group_id: str) -> tuple[set[str], str]:
+    """The face_ids listed in ``group_id`` (ids only: memory stays small for a big group),
+    and what the server's own count says is missing from them ("" when nothing)."""
+    short: list[str] = []
+
+    def on_event(event: BulkEvent) -> None:
+        if event.kind == "shortfall":
+            short.append(event.detail)
+
+    ids = {face.face_id async for face in export_faces(client, group_id, on_event=on_event)}
+    return ids, "; ".join(short)
 
 
 async def _pushes(job: EnrollJob, run_id: str) -> Callable[[ConfirmRow], Verdict]:

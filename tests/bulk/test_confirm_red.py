@@ -1,0 +1,89 @@
+"""enroll(confirm=...) and verify under attack: a listing that lies, pushes that do not
+belong to the item, hostile push payloads, and a journal an older release reads.
+
+Expected outcomes come from the fake's own state or from the test's own setup, never from
+the code under test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from sunmi_face_async import AsyncSunmiFace
+from sunmi_face_async.bulk import (
+    FaceUpload,
+    Outcome,
+    enroll,
+    verify,
+)
+from sunmi_face_async.testing import FakeSunmiCloud
+
+from .conftest import picture
+
+
+class _ShortGroups:
+    """``client.groups`` whose listing drops the last face of each page but keeps the
+    page's ``total_num``: a server whose listing is short of its own count."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
+        page = await self._real.list_faces(*args, **kwargs)
+        return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
+
+
+class _Short:
+    def __init__(self, client: AsyncSunmiFace) -> None:
+        self._client = client
+        self.groups = _ShortGroups(client.groups)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _uploads(group_id: str, n: int) -> list[FaceUpload]:
+    return [FaceUpload(group_id, picture(i), name=f"p{i}", line=i + 1) for i in range(n)]
+
+
+async def test_a_listing_short_of_its_own_count_leaves_items_unconfirmed_not_rejected(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """The fake refuses nothing: every face is in the group. A listing that brings fewer
+    faces than it counts proves nothing about the faces it did not bring."""
+    journal = tmp_path / "job.sqlite"
+    job = enroll(
+        _Short(client), _uploads(group_id, 5), journal=journal, confirm="listing", confirm_wait=0
+    )
+    report = await job.run()
+    assert len(cloud.faces_in(group_id)) == 5
+    assert report.counts[Outcome.REJECTED] == 0
+    assert report.counts[Outcome.DONE] + report.counts[Outcome.UNCONFIRMED] == 5
+    assert report.counts[Outcome.UNCONFIRMED] >= 1
+    said = [i["reason"] for i in report.named(Outcome.UNCONFIRMED)]
+    assert all("counted 5 faces" in why for why in said), said
+    # Nothing was marked rejected: a later run with a truthful listing confirms them all.
+    again = await enroll(
+        client, _uploads(group_id, 5), journal=journal, confirm="listing", confirm_wait=0
+    ).run()
+    assert again.counts[Outcome.SKIPPED] == 5
+    assert again.confirmed == 5
+
+
+async def test_verify_with_a_short_listing_reports_unchecked_not_missing(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    journal = tmp_path / "job.sqlite"
+    await enroll(client, _uploads(group_id, 4), journal=journal).run()
+    assert len(cloud.faces_in(group_id)) == 4
+    report = await verify(_Short(client), journal)
+    assert report.missing == []
+    assert (report.present, report.unchecked) == (3, 1)  # the listing left out one face
+    assert "counted 4 faces" in report.unlisted[group_id]
+    assert not report.ok

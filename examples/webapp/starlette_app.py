@@ -23,9 +23,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from sunmi_http import PushReceiver, error_response, read_picture
+from sunmi_http import PushReceiver, error_response, read_json_object, read_picture
 
-from sunmi_face_async import AsyncSunmiFace, SunmiError, ValidationError
+from sunmi_face_async import AsyncSunmiFace, SunmiError
 from sunmi_face_async.models import to_dict
 
 #: Seconds each route gives its SUNMI call, retries included.
@@ -45,12 +45,7 @@ async def list_groups(request: Request) -> Response:
 
 
 async def create_group(request: Request) -> Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError("body", "is not JSON") from None
-    if not isinstance(body, dict):
-        raise ValidationError("body", "must be a JSON object")
+    body = await read_json_object(request)
     group = await sunmi(request).groups.create(body.get("name", ""))
     return JSONResponse(to_dict(group), status_code=201)
 

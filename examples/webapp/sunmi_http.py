@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -34,7 +35,16 @@ from sunmi_face_async import (
 )
 from sunmi_face_async.webhook import PushEvent, callback_app
 
-__all__ = ["MAX_PICTURE", "READS", "PushReceiver", "error_response", "read_picture"]
+__all__ = [
+    "MAX_JSON",
+    "MAX_PICTURE",
+    "READS",
+    "PushReceiver",
+    "error_response",
+    "read_body",
+    "read_json_object",
+    "read_picture",
+]
 
 #: Methods that change nothing: their outcome is never "unknown".
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -42,6 +52,8 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNAVAILABLE_RETRY_AFTER = 5
 #: The largest picture a route takes (SUNMI's own limit is about as large).
 MAX_PICTURE = 1024 * 1024
+#: The largest JSON body a route takes.
+MAX_JSON = 64 * 1024
 
 
 def _answer(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
@@ -78,21 +90,37 @@ def error_response(exc: SunmiError, method: str) -> JSONResponse:
     return _answer(502, "sunmi_error", str(exc), code=code)
 
 
-async def read_picture(request: Request, limit: int = MAX_PICTURE) -> bytes:
-    """The request body, refused (``ValidationError`` on ``pic``) once it passes ``limit``.
+async def read_body(request: Request, field: str, limit: int) -> bytes:
+    """The request body, refused (``ValidationError`` on ``field``) once it passes ``limit``.
 
     Read chunk by chunk, never more than ``limit`` bytes and one chunk: a client that sends
     (or only announces) a huge body gets its answer at once, not after it was all buffered.
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise ValidationError("pic", f"is over {limit} bytes")
+        raise ValidationError(field, f"is over {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ValidationError("pic", f"is over {limit} bytes")
+            raise ValidationError(field, f"is over {limit} bytes")
     return bytes(body)
+
+
+async def read_picture(request: Request, limit: int = MAX_PICTURE) -> bytes:
+    """The request body as a picture, at most ``limit`` bytes (``pic`` names the error)."""
+    return await read_body(request, "pic", limit)
+
+
+async def read_json_object(request: Request, limit: int = MAX_JSON) -> dict[str, Any]:
+    """The request body as a JSON object, at most ``limit`` bytes (``body`` names the error)."""
+    try:
+        body = json.loads(await read_body(request, "body", limit))
+    except ValueError:  # includes bad UTF-8
+        raise ValidationError("body", "is not JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    return body
 
 
 class PushReceiver:

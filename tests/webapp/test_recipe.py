@@ -283,6 +283,21 @@ async def test_an_oversized_picture_is_refused_before_the_whole_body_arrives(
     print(f"\n{length}, 1.5 MB sent: {answer.splitlines()[0].decode()} after {seconds} s")
 
 
+@pytest.mark.parametrize("length", [str(50 * 1024 * 1024), "chunked"])
+async def test_an_oversized_json_body_is_refused_before_it_all_arrives(
+    app_url: str, fake: ThreadedFakeServer, shop: tuple[str, str, str], length: str
+) -> None:
+    number, _, _ = shop
+    before = len(fake.cloud.groups_of(number))
+    started = time.monotonic()
+    answer = await _post_part_of_a_big_upload(app_url, f"/shops/{number}/groups", length, 131072)
+    seconds = round(time.monotonic() - started, 3)
+    assert answer.startswith(b"HTTP/1.1 422"), (seconds, answer[:200])
+    assert b'"field":"body"' in answer
+    assert len(fake.cloud.groups_of(number)) == before
+    print(f"\n{length}, 128 KiB of JSON sent: {answer.splitlines()[0].decode()} after {seconds} s")
+
+
 async def test_a_conflict_is_409_and_another_sunmi_error_502_with_its_code(
     app_url: str, fake: ThreadedFakeServer, shop: tuple[str, str, str]
 ) -> None:
@@ -315,3 +330,20 @@ async def test_a_value_sunmi_refuses_is_422_not_a_gateway_error(
     assert (long_name["status"], long_name["body"]["error"]) == (422, "invalid")
     assert "name must have 1 to 32 chars" in long_name["body"]["detail"]
     assert long_name["body"]["code"] == 5020
+
+
+async def test_a_body_that_is_not_a_json_object_is_422_naming_body(
+    app_url: str, shop: tuple[str, str, str]
+) -> None:
+    number, _, _ = shop
+    url = f"{app_url}/shops/{number}/groups"
+    async with httpx.AsyncClient(timeout=30) as http:
+        broken = await http.post(url, content=b"{not json")
+        listed = await http.post(url, json=["VIP"])
+        bad_utf8 = await http.post(url, content=b'{"name": "\xff"}')
+    for answer, problem in ((broken, "is not JSON"), (listed, "must be a JSON object")):
+        assert (answer.status_code, answer.json()) == (
+            422,
+            {"error": "invalid", "detail": problem, "field": "body"},
+        )
+    assert (bad_utf8.status_code, bad_utf8.json()["detail"]) == (422, "is not JSON")

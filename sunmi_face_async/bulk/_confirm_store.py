@@ -38,6 +38,8 @@ _TABLE = (
     " reason TEXT NOT NULL, source TEXT NOT NULL, received_at REAL NOT NULL)"
 )
 _MAX_REASON = 500
+#: The journal schema that introduced the ``rejected`` item status.
+_REJECTED_SCHEMA = 3
 
 
 def _check(face_id: object, code: object, reason: object) -> tuple[str, int, str]:
@@ -197,4 +199,12 @@ def settle_rows(
         " AND status = 'done'",
         [(reason, now, key) for key, reason in rejected],
     )
+    if rejected:
+        # A release before schema 3 knows no 'rejected' status (it would crash reading the
+        # row, or send the item again): a journal that holds one says schema 3, which such
+        # a release refuses as "written by a newer version".
+        conn.execute(
+            "UPDATE job SET schema = ? WHERE id = 1 AND schema < ?",
+            (_REJECTED_SCHEMA, _REJECTED_SCHEMA),
+        )
     conn.executemany(_UPSERT, [(f, code, why, "listing", now) for f, code, why in listed])

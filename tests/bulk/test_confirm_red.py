@@ -7,6 +7,7 @@ the code under test.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,32 @@ async def test_verify_with_a_short_listing_reports_unchecked_not_missing(
     assert (report.present, report.unchecked) == (3, 1)  # the listing left out one face
     assert "counted 4 faces" in report.unlisted[group_id]
     assert not report.ok
+
+
+def _schema(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT schema FROM job WHERE id = 1").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_a_previous_release_journal_that_gains_a_rejection_says_schema_3(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """The release before confirmation reads journals of schema <= 2 and knows no
+    'rejected' status: it crashed on such a row ("'rejected' is not a valid Status") and its
+    enroll sent the item again. Once a journal holds one it must say schema 3, which that
+    release refuses cleanly as written by a newer version."""
+    journal = tmp_path / "old.sqlite"
+    await enroll(client, _uploads(group_id, 3), journal=journal).run()
+    conn = sqlite3.connect(journal)
+    conn.executescript("UPDATE job SET schema = 2; DROP TABLE confirmations;")
+    conn.close()
+    gone = cloud.faces_in(group_id)[0].face_id
+    await client.faces.delete(group_id, [gone])  # the platform refused it after all
+    report = await enroll(
+        client, _uploads(group_id, 3), journal=journal, confirm="listing", confirm_wait=0
+    ).run()
+    assert report.counts[Outcome.REJECTED] == 1
+    assert _schema(journal) == 3

@@ -39,9 +39,15 @@ _MAX_LINES = 50
 def default_journal(source: Path, group_id: str | None, shard: tuple[int, int] | None) -> Path:
     """``.sunmi-face/sync-<manifest>-<group>[-shard-K-of-N].sqlite``: one per shard, since a
     journal belongs to one process."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.resolve().name or "manifest")
+    stem = _plain_name(source.resolve().name or "manifest")
     part = f"-shard-{shard[0]}-of-{shard[1]}" if shard else ""
-    return JOURNAL_DIR / f"sync-{stem}-{group_id or 'manifest'}{part}.sqlite"
+    # The group id comes from the server: it must not steer the file out of its folder.
+    group = _plain_name(group_id) if group_id else "manifest"
+    return JOURNAL_DIR / f"sync-{stem}-{group}{part}.sqlite"
+
+
+def _plain_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text) or "_"
 
 
 def _entries(source: Path, group_id: str | None) -> Iterator[FaceUpload | ManifestError]:

@@ -14,6 +14,9 @@ import pytest
 from sunmi_face_async.testing import FakeSunmiCloud
 from sunmi_face_async.testing.pictures import tiny_png
 
+from sunmi_face_async.cli._enroll import JOURNAL_DIR
+from sunmi_face_async.cli._sync import default_journal
+
 from .conftest import Invoke
 
 SYNC = ("--external-key-slot", "1")
@@ -89,3 +92,34 @@ def test_resume_refuses_a_changed_flag_naming_it_and_a_new_run_takes_it(
     back = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal), "--resume"])
     assert back.exit_code == 2, back.output
     assert f"{flag} is not set here but was in that run" in " ".join(back.output.split())
+
+
+@pytest.mark.parametrize("group_id", ["../../../tmp/evil", "/etc/x", "a/b"])
+def test_the_default_journal_stays_in_its_folder_whatever_id_the_server_gives(
+    group_id: str,
+) -> None:
+    path = default_journal(Path("staff.csv"), group_id, (1, 4))
+    assert path.parent == JOURNAL_DIR
+    assert "/" not in path.name
+    assert path.name.startswith("sync-staff.csv-")
+    assert path.name.endswith("-shard-1-of-4.sqlite")
+
+
+def test_a_key_the_server_holds_reaches_the_terminal_escaped(
+    invoke: Invoke, cloud: FakeSunmiCloud, staff: Path
+) -> None:
+    group_id = next(g.group_id for g in cloud.groups_of() if g.name == "staff")
+    cloud.shop_state().add_face(
+        group_id,
+        name="x",
+        gender=0,
+        age_range=0,
+        values=["\x1b]0;owned\x07\x1b[2Jk", "", "", "", ""],
+        pic_sha256="0" * 64,
+        pic_size=40,
+    )
+    plan = invoke(["sync", str(staff), "-g", "staff", *SYNC, "--prune", "--plan"])
+    assert plan.exit_code == 0, plan.output
+    assert "\x1b" not in plan.output
+    assert "\x07" not in plan.output
+    assert "\\x1b]0;owned\\x07\\x1b[2Jk" in plan.output

@@ -14,7 +14,7 @@ from ..errors import ValidationError
 from ._claim_batch import batcher_for
 from ._naming import duplicate_reason
 from ._pictures import load_picture
-from ._policy import about, check_upload, customer_values, fallback_key, in_shard, item_key
+from ._policy import about, check_upload, customer_values, fallback_key, in_shard
 from ._results import ItemResult, Outcome
 from ._send import Step, send, unknown
 from .journal import Claim, Status
@@ -37,7 +37,7 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
     upload = entry
     options, track = job.options, job.books.track
     fallback = fallback_key(upload)
-    if upload.external_key and not in_shard(item_key(upload, ""), options.shard):
+    if upload.external_key and not in_shard(job.stores.key(upload, ""), options.shard):
         track.seen(keyed=True, taken=False)
         return None
     try:
@@ -46,7 +46,7 @@ async def process(job: EnrollJob, entry: FaceUpload | ManifestError) -> Step | N
     except ValidationError as exc:
         track.seen(keyed=bool(upload.external_key), taken=True)
         return Step(ItemResult(fallback, Outcome.INVALID, None, str(exc), upload.line, upload))
-    key = item_key(upload, digest)
+    key = job.stores.key(upload, digest)
     taken = in_shard(key, options.shard)
     track.seen(keyed=bool(upload.external_key), taken=taken)
     if not taken:

@@ -28,6 +28,7 @@ import attrs
 
 from ._client import BulkClient, BulkFaces, BulkGroups
 from ._engine import _aiter_items
+from ._policy import item_key
 from .manifest import FaceUpload, ManifestError
 
 __all__ = ["Stores", "store_of"]
@@ -163,6 +164,14 @@ class Stores:
 
     def shop_client(self, shop: str) -> Any:
         return self._routed_base.shop_client(shop)
+
+    def key(self, upload: FaceUpload, content_hash: str) -> str:
+        """The journal key of ``upload``: a row naming the client's own store is keyed as
+        one that names no store, so the same key there is one item whichever way the
+        manifest says it (it was two, and two faces with one key)."""
+        if upload.sunmi_shop_no and upload.sunmi_shop_no == _own_shop(self._routed_base.base):
+            upload = attrs.evolve(upload, sunmi_shop_no=None)
+        return item_key(upload, content_hash)
 
     # -- resolving --------------------------------------------------------------------------
 

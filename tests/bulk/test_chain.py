@@ -203,3 +203,30 @@ async def test_unknown_outcomes_in_a_chain_are_reconciled_by_key_in_their_store(
     for shop in STORES:
         keys = sorted(f.customer_value(1) for f in cloud.faces_in(ids[shop], shop))
         assert keys == sorted(f"k{i}" for i in range(8))  # each key once: none sent twice
+
+
+async def test_a_row_naming_the_clients_own_store_is_the_same_item_as_one_naming_none(
+    tmp_path: Path,
+) -> None:
+    # A manifest may name the configured store or leave the column empty: the same key in
+    # the same store is one item (a duplicate), never a second face with that key.
+    cloud = FakeSunmiCloud(seed=13)
+    ids = await _groups(cloud)
+    journal = tmp_path / "job.journal"
+    rows = [
+        FaceUpload(group_id=ids["S1"], pic=picture(1), external_key="k0", line=2),
+        FaceUpload(group_id="", group="VIP", sunmi_shop_no="S1", pic=picture(2),
+                   external_key="k0", line=3),
+        FaceUpload(group_id="", group="VIP", sunmi_shop_no="S1", pic=picture(3),
+                   external_key="k1", line=4),
+    ]  # fmt: skip
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        first = await enroll(client, rows, external_key_slot=1, journal=journal).run()
+        # the same faces, the store now left out: done already
+        plain = [FaceUpload(group_id=ids["S1"], pic=picture(9), external_key="k1", line=2)]
+        again = await enroll(client, plain, external_key_slot=1, journal=journal).run()
+    assert (first.counts[Outcome.DONE], first.counts[Outcome.DUPLICATE]) == (2, 1)
+    assert again.counts[Outcome.SKIPPED] == 1
+    assert again.sent == 0
+    keys = sorted(f.customer_value(1) for f in cloud.faces_in(ids["S1"], "S1"))
+    assert keys == ["k0", "k1"]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import anyio.to_thread
 
@@ -38,15 +39,32 @@ _TABLE = (
     " reason TEXT NOT NULL, source TEXT NOT NULL, received_at REAL NOT NULL)"
 )
 _MAX_REASON = 500
+_MAX_FACE_ID = 64
+#: A code is stored as a SQLite integer: 64 bits, signed.
+_MIN_CODE, _MAX_CODE = -(2**63), 2**63 - 1
+#: A code sent as text: an optional minus and ASCII digits (``str.isdigit`` takes "²").
+_DECIMAL = re.compile(r"-?[0-9]{1,19}")
 #: The journal schema that introduced the ``rejected`` item status.
 _REJECTED_SCHEMA = 3
 
 
+def _is_face_id(face_id: object) -> TypeGuard[str]:
+    return isinstance(face_id, str) and 0 < len(face_id) <= _MAX_FACE_ID
+
+
+def _is_code(code: object) -> TypeGuard[int]:
+    return type(code) is int and _MIN_CODE <= code <= _MAX_CODE
+
+
 def _check(face_id: object, code: object, reason: object) -> tuple[str, int, str]:
-    if not isinstance(face_id, str) or not face_id or len(face_id) > 64:
-        raise ValueError(f"face_id must be a non-empty string of at most 64 chars: {face_id!r}")
-    if type(code) is not int:
-        raise ValueError(f"code must be an integer (0 = the face is made): {code!r}")
+    if not _is_face_id(face_id):
+        raise ValueError(
+            f"face_id must be a non-empty string of at most {_MAX_FACE_ID} chars: {face_id!r}"
+        )
+    if not _is_code(code):
+        raise ValueError(
+            f"code must be an integer of 64 bits (0 = the face is made): {str(code)[:40]!r}"
+        )
     if not isinstance(reason, str):
         raise ValueError(f"reason must be a string: {reason!r}")
     return face_id, code, reason[:_MAX_REASON]
@@ -98,14 +116,16 @@ def read_push_payload(payload: Mapping[str, Any]) -> tuple[str, int, str] | None
 
     The vendor does not publish this payload; this reads the shape the fake cloud sends
     (``face_id``, ``code``, ``msg``). Pass your own reader to ``confirmation_handler`` for
-    another shape.
+    another shape. A payload it cannot turn into what ``record_confirmation`` takes (no
+    face_id, a code that is not a 64-bit integer or its decimal text) is not understood:
+    the receiver acknowledges it rather than failing each of the platform's retries.
     """
     face_id, code = payload.get("face_id"), payload.get("code")
-    if not isinstance(face_id, str) or not face_id:
+    if not _is_face_id(face_id):
         return None
-    if isinstance(code, str) and code.lstrip("-").isdigit():
+    if isinstance(code, str) and _DECIMAL.fullmatch(code):
         code = int(code)
-    if type(code) is not int:
+    if not _is_code(code):
         return None
     msg = payload.get("msg")
     return face_id, code, msg if isinstance(msg, str) else ""

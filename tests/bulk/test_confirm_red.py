@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from sunmi_face_async import AsyncSunmiFace
 from sunmi_face_async.bulk import (
     FaceUpload,
     Outcome,
     enroll,
+    read_push_payload,
+    record_confirmation,
     verify,
 )
 from sunmi_face_async.testing import FakeSunmiCloud
@@ -117,3 +120,43 @@ async def test_a_previous_release_journal_that_gains_a_rejection_says_schema_3(
     ).run()
     assert report.counts[Outcome.REJECTED] == 1
     assert _schema(journal) == 3
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"face_id": "F1", "code": "\u00b2"},  # a superscript: str.isdigit() says yes, int() no
+        {"face_id": "F1", "code": "--5"},
+        {"face_id": "F1", "code": "1" * 5000},  # over int()'s digit limit
+        {"face_id": "F1", "code": 2**70},  # no SQLite integer holds it
+        {"face_id": "F1", "code": "\u0665"},  # an Arabic-Indic five: not a code on the wire
+        {"face_id": "F" * 65, "code": 0},  # longer than record_confirmation takes
+        {"face_id": "F1", "code": 1.0},
+        {"face_id": ["F1"], "code": 0},
+    ],
+)
+def test_a_push_payload_that_cannot_be_recorded_is_not_understood(
+    payload: dict[str, Any],
+) -> None:
+    """``read_push_payload`` says "not a face outcome" (None) instead of raising, or of
+    handing ``record_confirmation`` what it refuses: the receiver then acknowledges a push
+    it cannot use, instead of answering 500 to each of the platform's retries."""
+    assert read_push_payload(payload) is None
+
+
+def test_read_push_payload_reads_decimal_codes_and_keeps_unicode_reasons() -> None:
+    assert read_push_payload({"face_id": "F1", "code": "-6001", "msg": "無臉 \x1b[2J"}) == (
+        "F1",
+        -6001,
+        "無臉 \x1b[2J",
+    )
+    assert read_push_payload({"face_id": "F1", "code": 0, "msg": 5}) == ("F1", 0, "")
+
+
+def test_record_confirmation_refuses_a_code_no_sqlite_integer_holds(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    conn = sqlite3.connect(journal)
+    conn.execute("CREATE TABLE items (key TEXT)")
+    conn.close()
+    with pytest.raises(ValueError, match="code must be an integer"):
+        record_confirmation(journal, "F1", 2**63)

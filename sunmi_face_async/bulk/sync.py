@@ -96,6 +96,9 @@ class SyncOptions:
     reconcile_rounds: int = 3
     job: Mapping[str, Any] | None = None
     job_settings: Mapping[str, Any] | None = None
+    #: What else a ``resume`` must find as the last run left it (the CLI: the manifest's
+    #: fingerprint), besides ``prune`` and ``replace_pictures``; recorded by each run.
+    run_settings: Mapping[str, Any] | None = None
     max_listed: int | None = 1000
     on_item: Callable[[SyncItem], None] | None = None
     on_event: Callable[[BulkEvent], None] | None = None
@@ -132,6 +135,7 @@ async def sync(
     reconcile_rounds: int = 3,
     job: Mapping[str, Any] | None = None,
     job_settings: Mapping[str, Any] | None = None,
+    run_settings: Mapping[str, Any] | None = None,
     max_listed: int | None = 1000,
     on_item: Callable[[SyncItem], None] | None = None,
     on_event: Callable[[BulkEvent], None] | None = None,
@@ -152,7 +156,9 @@ async def sync(
     records its job (store, key slot, shard, ``job``); another job's is refused with
     ``JournalMismatchError``, and ``resume=True`` refuses a missing or empty journal.
     ``shard=(k, n)`` takes the keys whose stable hash is k modulo n (``in_shard``), so n
-    processes with n journals share one manifest. An earlier run's actions in flight are
+    processes with n journals share one manifest. ``resume=True`` finishes the last run as
+    it ran: its ``prune``, ``replace_pictures`` and ``run_settings`` must be this run's
+    (``JournalMismatchError`` naming each difference). An earlier run's actions in flight are
     re-planned only ``settle`` seconds after they were sent (default: the client's timeout
     plus 5 s), so an add still on the wire lands before the groups are listed.
     """
@@ -210,7 +216,11 @@ class _Run:
             {"operation": "sync", **(opts.job or {})},
         )
         # A resume finishes the last run as it ran: the same prune and replace_pictures.
-        run = {"prune": opts.prune, "replace_pictures": opts.replace_pictures}
+        run = {
+            "prune": opts.prune,
+            "replace_pictures": opts.replace_pictures,
+            **(opts.run_settings or {}),
+        }
         journal.open(identity, opts.job_settings, run=run, record_run=not opts.plan_only)
         return journal, not isinstance(given, SyncJournal)
 

@@ -22,7 +22,7 @@ from ._app import cli, output_options
 from ._bulkutil import exit_code_for
 from ._enroll import JOURNAL_DIR
 from ._exits import CliError
-from ._resume import global_flags, journal_problem, mismatch_message
+from ._resume import fingerprint, global_flags, journal_problem, mismatch_message
 from ._runtime import State, pass_state, resolve_group, run_async
 from ._shard import resolve_shard, shard_options
 
@@ -155,6 +155,7 @@ def sync_command(
     env = state.env if state.env is not None else os.environ
     shard_spec = resolve_shard(shard, shards=shards, env=env)
     source = str(manifest.resolve())
+    digest = fingerprint(manifest)  # a --resume refuses a manifest changed since the last run
 
     async def body() -> tuple[SyncReport, _Command]:
         from ..bulk import sync
@@ -193,11 +194,12 @@ def sync_command(
                     shard=shard_spec,
                     concurrency=concurrency,
                     job={"source": source, "group": group_id},
+                    run_settings={"manifest": digest},
                     max_listed=None,
                     on_event=lambda event: state.output.info(f"sync: {event.detail}"),
                 )
             except JournalMismatchError as exc:
-                raise CliError(_mismatch(path, exc.differences)) from None
+                raise CliError(_mismatch(path, exc.differences, manifest)) from None
             except JournalError as exc:
                 raise CliError(journal_problem(exc, again)) from None
             return report, command
@@ -206,15 +208,17 @@ def sync_command(
     return _show(state, report, command)
 
 
-_RUN_FLAGS = {"prune": "--prune", "replace_pictures": "--replace-pictures"}
+_RUN_FLAGS = {"prune": "--prune", "replace_pictures": "--replace-pictures", "manifest": ""}
 
 
-def _mismatch(path: Path, differences: list[tuple[str, Any, Any]]) -> str:
+def _mismatch(path: Path, differences: list[tuple[str, Any, Any]], path_of_source: Path) -> str:
     """Another job's journal, or (on --resume) flags that differ from the run it finishes."""
     if not differences or any(name not in _RUN_FLAGS for name, _, _ in differences):
         return mismatch_message(path, differences, None)
     said = "; ".join(
-        f"{_RUN_FLAGS[name]} is {'set' if now else 'not set'} here but was"
+        f"MANIFEST {path_of_source} has changed since that run"
+        if name == "manifest"
+        else f"{_RUN_FLAGS[name]} is {'set' if now else 'not set'} here but was"
         f"{'' if then else ' not'} in that run"
         for name, then, now in differences
     )

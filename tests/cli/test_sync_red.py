@@ -1,6 +1,7 @@
 """``sunmi-face sync`` under attack: a plan leaves no journal behind, its printed command
 runs as printed from a path with spaces and quotes, ``--resume`` refuses a changed
-``--prune`` or ``--replace-pictures`` naming the flag, and nothing prints the app_key."""
+``--prune``, ``--replace-pictures`` or manifest naming it, nothing prints the app_key or a
+raw escape sequence the server holds, and the default journal stays in its folder."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sunmi_face_async.testing import FakeSunmiCloud
-from sunmi_face_async.testing.pictures import tiny_png
-
 from sunmi_face_async.cli._enroll import JOURNAL_DIR
 from sunmi_face_async.cli._sync import default_journal
+from sunmi_face_async.testing import FakeSunmiCloud
+from sunmi_face_async.testing.pictures import tiny_png
 
 from .conftest import Invoke
 
@@ -123,3 +123,22 @@ def test_a_key_the_server_holds_reaches_the_terminal_escaped(
     assert "\x1b" not in plan.output
     assert "\x07" not in plan.output
     assert "\\x1b]0;owned\\x07\\x1b[2Jk" in plan.output
+
+
+def test_resume_refuses_a_manifest_changed_since_the_last_run_naming_it(
+    invoke: Invoke, staff: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    base = ["sync", str(staff), "-g", "staff", *SYNC, "--journal", str(journal)]
+    assert invoke(base).exit_code == 0
+    assert invoke([*base, "--resume"]).exit_code == 0  # unchanged: resumes
+    with staff.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"picture": "0.png", "name": "p9", "external_key": "emp-9"}))
+        handle.write("\n")
+    resumed = invoke([*base, "--resume"])
+    assert resumed.exit_code == 2, resumed.output
+    assert (
+        f"--resume finishes the journal's last run as it ran: MANIFEST {staff} has changed"
+        " since that run; run without --resume to sync with this run's flags"
+    ) in " ".join(resumed.output.split())
+    assert invoke(base).exit_code == 0  # a new run takes the manifest as it is now

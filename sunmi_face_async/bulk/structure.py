@@ -191,20 +191,15 @@ async def copy_structure(
     Lists both stores' groups once, plans (see ``StructurePlan``), and unless ``plan_only``
     sends one ``groups.create`` per missing group and one ``groups.update`` per group that
     differs (only the fields that differ), then sets ``strategy`` if given. A group whose
-    type differs in the target is an update the API cannot make: it raises ``ValueError``
-    naming the group before anything is sent. Errors of the API propagate (what was done
+    type differs in the target, or whose source capacity is below the faces the target's
+    group holds, is an update the API cannot make: it raises ``ValueError`` naming the
+    group before anything is sent (a plan too). Errors of the API propagate (what was done
     before stays done; running it again goes on from there).
     """
     source = await source_client.groups.list()
     target = await target_client.groups.list()
     plan = plan_structure(source, target, strategy)
-    for item in plan.items:
-        if "type" in item.changes:
-            was, wanted = item.changes["type"]
-            raise ValueError(
-                f"group {item.name!r} is of type {was} in the target but {wanted} in the "
-                "source, and the API cannot change a group's type: rename or delete one"
-            )
+    _refuse_impossible(plan, target)
     if plan_only:
         return plan
     plan.applied = True
@@ -233,6 +228,28 @@ async def copy_structure(
     if strategy is not None:
         await _set_strategy(plan, strategy, target_client)
     return plan
+
+
+def _refuse_impossible(plan: StructurePlan, target: Sequence[FaceGroup]) -> None:
+    """``ValueError`` for an update the API would refuse, before anything is sent (else the
+    groups after it in the plan would be left undone): a type change, or a capacity below
+    the faces the target group already holds."""
+    counts = {g.group_id: g.count for g in target}
+    for item in plan.items:
+        if "type" in item.changes:
+            was, wanted = item.changes["type"]
+            raise ValueError(
+                f"group {item.name!r} is of type {was} in the target but {wanted} in the "
+                "source, and the API cannot change a group's type: rename or delete one"
+            )
+        held = counts.get(item.target_group_id or "")
+        capacity = _new(item, "capacity")
+        if capacity is not None and held is not None and held > capacity:
+            raise ValueError(
+                f"group {item.name!r} holds {held} faces in the target, more than the "
+                f"capacity {capacity} it has in the source: remove faces from the target's "
+                "group or raise the source's capacity, then copy again"
+            )
 
 
 def _new(item: StructureItem, field: str) -> Any:

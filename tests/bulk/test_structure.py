@@ -114,3 +114,28 @@ async def test_bad_strategy_and_type_clash_are_refused_before_any_write() -> Non
         with pytest.raises(ValueError, match="'Banned' is of type 5 in the target but 4"):
             await copy_structure(client, target)
     assert _writes(cloud) == 0
+
+
+async def test_a_capacity_below_what_the_target_group_holds_is_refused_before_any_write() -> None:
+    from sunmi_face_async.testing.pictures import tiny_png
+
+    cloud = FakeSunmiCloud(seed=5)
+    await _source(cloud)  # VIP: capacity 500 in the source
+    async with cloud.client(sunmi_shop_no="S2") as target:
+        await target.groups.create("Banned", type=GroupType.BLACKLIST, capacity=60)
+        vip = await target.groups.create("VIP", capacity=600)
+        for i in range(3):
+            await target.faces.add(vip.group_id, pic=tiny_png(i))
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        await client.groups.update(
+            next(g.group_id for g in await client.groups.list() if g.name == "VIP"), capacity=2
+        )
+        target = client.with_shop(sunmi_shop_no="S2")
+        cloud.reset_stats()
+        message = "group 'VIP' holds 3 faces in the target, more than the capacity 2"
+        with pytest.raises(ValueError, match=message):
+            await copy_structure(client, target, plan_only=True)
+        with pytest.raises(ValueError, match=message):
+            await copy_structure(client, target)
+    assert _writes(cloud) == 0  # Banned's capacity was not changed either
+    assert _custom(cloud, "S2")["Banned"][1] == 60

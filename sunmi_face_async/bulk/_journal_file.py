@@ -73,7 +73,8 @@ _ITEM_COLUMNS = {"picture": "TEXT", "name": "TEXT", "external_key": "TEXT", "att
 
 class JournalError(SunmiError):
     """The journal cannot be used. ``kind`` is ``missing``, ``empty``, ``damaged``,
-    ``newer``, ``mismatch``, ``busy`` (another process has it open) or ``io``; ``path``
+    ``newer``, ``mismatch``, ``foreign`` (another kind of file, e.g. a sync journal),
+    ``busy`` (another process has it open) or ``io``; ``path``
     names the file, ``cause`` the reason."""
 
     def __init__(self, path: str, kind: str, cause: str, message: str) -> None:
@@ -170,6 +171,7 @@ def connect(path: str, *, resume: bool | None) -> sqlite3.Connection:
                 verdict = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
                 if verdict != ["ok"]:
                     raise _damaged(path, "; ".join(str(v) for v in verdict))
+                _check_enroll_file(conn, path)
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         _create_schema(conn)
@@ -183,6 +185,18 @@ def connect(path: str, *, resume: bool | None) -> sqlite3.Connection:
             conn.close()
         raise
     return conn
+
+
+def _check_enroll_file(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a database with tables but no ``items`` (a sync journal, another program's
+    file) before any table is added to it."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and "items" not in tables:
+        what = " (a sync journal?)" if "actions" in tables else ""
+        cause = "it has no items table"
+        raise JournalError(
+            path, "foreign", cause, f"{path} is not an enroll journal{what}: {cause}"
+        )
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:

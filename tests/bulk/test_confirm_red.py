@@ -17,10 +17,12 @@ import pytest
 from sunmi_face_async import AsyncSunmiFace
 from sunmi_face_async.bulk import (
     FaceUpload,
+    JournalError,
     Outcome,
     enroll,
     read_push_payload,
     record_confirmation,
+    sync,
     verify,
 )
 from sunmi_face_async.testing import FakeSunmiCloud
@@ -160,3 +162,34 @@ def test_record_confirmation_refuses_a_code_no_sqlite_integer_holds(tmp_path: Pa
     conn.close()
     with pytest.raises(ValueError, match="code must be an integer"):
         record_confirmation(journal, "F1", 2**63)
+
+
+def _tables(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        )
+    finally:
+        conn.close()
+
+
+async def test_verify_of_a_sync_journal_is_one_clear_error_and_leaves_the_file_alone(
+    client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A sync journal holds no enroll items: verify said "ok" with 0 done (exit 0) and
+    added the enroll tables to the sync job's file."""
+    journal = tmp_path / "sync.sqlite"
+    rows = [FaceUpload(group_id, picture(i), external_key=f"k{i}", line=i + 1) for i in range(2)]
+    await sync(client, rows, external_key_slot=1, journal=journal)
+    before = _tables(journal)
+    with pytest.raises(JournalError) as refused:
+        await verify(client, journal)
+    assert refused.value.kind == "foreign"
+    assert str(refused.value) == (
+        f"{journal} is not an enroll journal (a sync journal?): it has no items table"
+    )
+    assert _tables(journal) == before
+    with pytest.raises(JournalError, match="is not an enroll journal"):
+        await enroll(client, rows, journal=journal, resume=True).run()
+    assert _tables(journal) == before

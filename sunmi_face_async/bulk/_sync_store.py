@@ -82,13 +82,19 @@ async def list_store(
         if on_event is not None:
             on_event(event)
 
-    for group_id in group_ids:
+    # A face listed twice (a group named twice, or one moved while the store is listed) is
+    # one face: indexed twice, it would be its own duplicate, and prune would delete it.
+    listed: set[str] = set()
+    for group_id in dict.fromkeys(group_ids):
         async for face in export_faces(
             client,
             group_id,
             concurrency=concurrency,
             on_event=seen,
         ):
+            if face.face_id in listed:
+                continue
+            listed.add(face.face_id)
             record = ServerFace.of(face, group_id)
             key = face.customer_value(slot)
             if key:

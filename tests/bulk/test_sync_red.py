@@ -1,6 +1,7 @@
 """``bulk.sync`` under attack: a replace killed at each step converges to one face, a
-listing shorter than the server's own count aborts the plan, and a key with stray
-whitespace is refused (and protects its face from prune)."""
+listing shorter than the server's own count aborts the plan, a key with stray whitespace
+is refused (and protects its face from prune), a plan refuses the pictures the apply refuses,
+and a face listed twice is not its own duplicate."""
 
 from __future__ import annotations
 
@@ -145,3 +146,40 @@ async def test_a_plan_refuses_the_pictures_an_apply_refuses_and_the_apply_fails_
     assert not applied.ok
     assert writes(cloud) == {"/face/add": 1}
     assert keys_on_server(cloud, group_id) == Counter({"k4": 1})
+
+
+class _Twice:
+    """A client whose ``groups.list`` names every group twice (a server in flux, or one
+    that repeats itself): each face is listed twice."""
+
+    def __init__(self, client: AsyncSunmiFace) -> None:
+        self._client = client
+        self.groups = _TwiceGroups(client.groups)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class _TwiceGroups:
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def list(self, *args: Any, **kwargs: Any) -> Any:
+        groups = await self._real.list(*args, **kwargs)
+        return [*groups, *groups]
+
+
+async def test_a_face_listed_twice_is_one_face_not_its_own_duplicate_to_prune(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    rows = [row(tmp_path, n, group_id) for n in range(2)]
+    await sync(client, rows, external_key_slot=SLOT)
+    cloud.reset_stats()
+    report = await sync(_Twice(client), rows, external_key_slot=SLOT, prune=True)
+    assert report.counts["unchanged"] == 2
+    assert (report.counts["duplicates"], report.counts["delete"]) == (0, 0)
+    assert writes(cloud) == {}
+    assert keys_on_server(cloud, group_id) == Counter({"k0": 1, "k1": 1})

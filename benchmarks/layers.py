@@ -28,15 +28,11 @@ from .client_overhead import _GROUP_REPLY
 PICTURE = _picture(50_000)
 
 
-def _best(function: Callable[[], object], n: int, rounds: int) -> float:
-    """Min over rounds of the mean µs per call (the least disturbed round)."""
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            function()
-        samples.append((time.perf_counter() - start) / n * 1e6)
-    return min(samples)
+def _mean_us(function: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        function()
+    return (time.perf_counter() - start) / n * 1e6
 
 
 class _Reply:
@@ -45,56 +41,19 @@ class _Reply:
     headers: dict[str, str] = {}  # noqa: RUF012
 
 
-def isolated(n: int = 2000, rounds: int = 7) -> dict[str, float]:
-    """µs per request of each layer on its own."""
+def isolated(n: int = 500, rounds: int = 15) -> dict[str, float]:
+    """µs per request of each layer on its own: all layers are timed in every round, one
+    after the other, and each keeps its least disturbed round (the minimum). The retry loop
+    is the median over rounds of (whole call − encode − parse) within the same round, so a
+    burst of load hits both sides of the difference alike."""
+    return asyncio.run(_isolated(n, rounds))
+
+
+async def _isolated(n: int, rounds: int) -> dict[str, float]:
     from sunmi_face_async import _endpoints as ep
     from sunmi_face_async import _transport
-    from sunmi_face_async._convert import parse_group
-    from sunmi_face_async._retry import RetryPolicy
-    from sunmi_face_async._transport import Transport, _Secret
-
-    transport = Transport(
-        APP_ID,
-        _Secret(APP_KEY),
-        base_url="http://bench.invalid/openapi",
-        timeout=30.0,
-        retry=RetryPolicy(),
-        max_connections=1,
-        http_client=None,
-        transport=None,
-        backend="httpx",
-    )
-    shop = {"sunmi_shop_no": SHOP_NO}
-    business = transport.business({"group_id": GROUP_ID}, shop)
-    upload = transport.business({"group_id": GROUP_ID, "name": "bench"}, shop)
-    fields = {**business, "app_id": APP_ID, "timestamp": "1700000000", "random": "123456"}
-    key = _Secret(APP_KEY)
-    reply = _Reply()
-    data = _transport._envelope(_GROUP_REPLY)
-    assert data is not None
-    out = {
-        "sign": _best(lambda: key.sign(fields), n, rounds),
-        "encode form (incl. sign)": _best(
-            lambda: transport.encode(ep.GROUP_INFO, business, None), n, rounds
-        ),
-        "encode 50 KB multipart": _best(
-            lambda: transport.encode(ep.FACE_ADD, upload, PICTURE), n, rounds
-        ),
-        "parse envelope": _best(
-            lambda: _transport._interpret(reply, _GROUP_REPLY, ep.GROUP_INFO), n, rounds
-        ),
-        "model conversion (FaceGroup)": _best(lambda: parse_group(data[2]), n, rounds),
-    }
-    out["retry loop + pools bookkeeping"] = asyncio.run(_loop_cost(n, rounds)) - (
-        out["encode form (incl. sign)"] + out["parse envelope"]
-    )
-    return out
-
-
-async def _loop_cost(n: int, rounds: int) -> float:
-    """µs of one ``Transport.call`` whose exchange answers at once (aiohttp backend's Pools)."""
-    from sunmi_face_async import _endpoints as ep
     from sunmi_face_async._aiohttp import AiohttpPools
+    from sunmi_face_async._convert import parse_group
     from sunmi_face_async._retry import RetryPolicy
     from sunmi_face_async._transport import Transport, _Secret
 
@@ -102,10 +61,11 @@ async def _loop_cost(n: int, rounds: int) -> float:
         async def _exchange(self, request: Any) -> tuple[Any, bytes | None]:
             return _Reply(), _GROUP_REPLY
 
+    base = "http://bench.invalid/openapi"
     transport = Transport(
         APP_ID,
         _Secret(APP_KEY),
-        base_url="http://bench.invalid/openapi",
+        base_url=base,
         timeout=30.0,
         retry=RetryPolicy(),
         max_connections=16,
@@ -113,16 +73,42 @@ async def _loop_cost(n: int, rounds: int) -> float:
         transport=None,
         backend="aiohttp",
     )
-    transport.connections = Instant(16, 30.0, "http://bench.invalid/openapi")
+    transport.connections = Instant(16, 30.0, base)
     shop = {"sunmi_shop_no": SHOP_NO}
     params = {"group_id": GROUP_ID}
-    samples = []
+    business = transport.business(params, shop)
+    upload = transport.business({"group_id": GROUP_ID, "name": "bench"}, shop)
+    fields = {**business, "app_id": APP_ID, "timestamp": "1700000000", "random": "123456"}
+    key = _Secret(APP_KEY)
+    reply = _Reply()
+    data = _transport._envelope(_GROUP_REPLY)
+    assert data is not None
+    layers: dict[str, Callable[[], object]] = {
+        "sign": lambda: key.sign(fields),
+        "encode form (incl. sign)": lambda: transport.encode(ep.GROUP_INFO, business, None),
+        "encode 50 KB multipart": lambda: transport.encode(ep.FACE_ADD, upload, PICTURE),
+        "parse envelope": lambda: _transport._interpret(reply, _GROUP_REPLY, ep.GROUP_INFO),
+        "model conversion (FaceGroup)": lambda: parse_group(data[2]),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in layers}
+    calls: list[float] = []
     for _ in range(rounds):
+        for name, function in layers.items():
+            samples[name].append(_mean_us(function, n))
         start = time.perf_counter()
         for _ in range(n):
             await transport.call(ep.GROUP_INFO, params, shop)
-        samples.append((time.perf_counter() - start) / n * 1e6)
-    return min(samples)
+        calls.append((time.perf_counter() - start) / n * 1e6)
+    out = {name: min(values) for name, values in samples.items()}
+    out["whole call over an instant exchange (form)"] = min(calls)
+    loop = [
+        call - encode - parse
+        for call, encode, parse in zip(
+            calls, samples["encode form (incl. sign)"], samples["parse envelope"], strict=True
+        )
+    ]
+    out["retry loop + pools bookkeeping"] = statistics.median(loop)
+    return out
 
 
 async def _cpu_per_request(call: Callable[[], Any], n: int) -> float:
@@ -209,11 +195,11 @@ def uvloop_enroll(
 def run(base_url: str | None, *, quick: bool = False) -> dict[str, Any]:
     """Both views, and enroll with and without uvloop; ``base_url`` None leaves the views
     that need the loopback server out."""
-    n, rounds = (200, 2) if quick else (2000, 7)
+    n, rounds = (200, 3) if quick else (500, 15)
     result: dict[str, Any] = {"isolated_us": isolated(n, rounds)}
     if base_url is not None:
         result["end_to_end_cpu_us"] = asyncio.run(
-            _end_to_end(base_url, 100 if quick else 1500, 1 if quick else 5)
+            _end_to_end(base_url, 100 if quick else 500, 1 if quick else 3)
         )
         result["uvloop"] = uvloop_enroll(
             base_url, duration=0.3 if quick else 2.0, rounds=1 if quick else 3

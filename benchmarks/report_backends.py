@@ -68,9 +68,11 @@ def layers(results: dict[str, Any]) -> list[str]:
     if not data:
         return [*lines, "Not measured.", ""]
     lines += [
-        "Each layer alone (min over rounds of the mean of many calls). The retry loop is "
-        "`Transport.call` over an exchange that answers at once, minus the encoding and "
-        "envelope parsing it runs.",
+        "Each layer alone: every round times all of them one after the other, and each "
+        "keeps its least disturbed round. The retry loop (with the pools' places and cancel "
+        "scope, and the call's event and deadline bookkeeping) is `Transport.call` over an "
+        "exchange that answers at once, minus the encoding and envelope parsing it runs, "
+        "taken within each round (median over rounds).",
         "",
         "| layer | µs / request |",
         "|---|---|",

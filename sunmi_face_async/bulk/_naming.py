@@ -17,7 +17,8 @@ __all__ = ["describe", "duplicate_reason", "label"]
 
 
 def describe(item: Any, line: int | None) -> dict[str, Any]:
-    """``line``, ``file``, ``name`` and ``external_key`` of an upload or a bad row."""
+    """``line``, ``file``, ``name`` and ``external_key`` of an upload or a bad row, and its
+    ``sunmi_shop_no`` when it names a store (a chain manifest)."""
     pic = getattr(item, "pic", None)
     source = getattr(item, "source", None)  # a ManifestError names its manifest
     if isinstance(pic, str | os.PathLike):
@@ -26,17 +27,23 @@ def describe(item: Any, line: int | None) -> dict[str, Any]:
         file = source
     else:
         file = None
-    return {
+    named: dict[str, Any] = {
         "line": line,
         "file": file,
         "name": getattr(item, "name", None) or None,
         "external_key": getattr(item, "external_key", None) or None,
     }
+    shop = getattr(item, "sunmi_shop_no", None)
+    if shop:
+        named["sunmi_shop_no"] = shop
+    return named
 
 
 def label(named: dict[str, Any]) -> str:
-    """One phrase: ``line 5 (photos/a.jpg, external key K)``, or what is known of it."""
-    inner = [str(named["file"])] if named.get("file") else []
+    """One phrase: ``line 5 (photos/a.jpg, external key K)``, or what is known of it (a row
+    of another store: ``line 5 (store S2, photos/a.jpg, ...)``)."""
+    inner = [f"store {named['sunmi_shop_no']}"] if named.get("sunmi_shop_no") else []
+    inner += [str(named["file"])] if named.get("file") else []
     if named.get("external_key"):
         inner.append(f"external key {named['external_key']}")
     if not inner and named.get("name"):

@@ -230,3 +230,22 @@ async def test_a_row_naming_the_clients_own_store_is_the_same_item_as_one_naming
     assert again.sent == 0
     keys = sorted(f.customer_value(1) for f in cloud.faces_in(ids["S1"], "S1"))
     assert keys == ["k0", "k1"]
+
+
+async def test_a_full_group_in_one_store_fails_only_that_stores_rows_and_names_the_store(
+    tmp_path: Path,
+) -> None:
+    cloud = FakeSunmiCloud(seed=14)
+    for shop in STORES:
+        async with cloud.client(sunmi_shop_no=shop) as client:
+            await client.groups.create("VIP", capacity=1 if shop == "S2" else 10)
+    path = _manifest(tmp_path, _rows(3))
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        report = await enroll(client, read_csv(path), concurrency=4).run()
+    assert report.by_store == {"S1": {"done": 3}, "S2": {"done": 1, "failed": 2}, "S3": {"done": 3}}
+    failed = report.named(Outcome.FAILED)
+    assert len(failed) == 2
+    for item in failed:
+        assert item["sunmi_shop_no"] == "S2"
+        assert "code 5520" in item["reason"]
+        assert item["label"].startswith(f"line {item['line']} (store S2, ")

@@ -20,11 +20,17 @@ from .conftest import picture
 from .test_sync import SLOT, Spied, _contains, _Died, keys_on_server, row, writes
 
 
+@pytest.mark.parametrize("deaths", [("add", "delete"), ("delete",), ("delete", "delete")])
 async def test_a_replace_killed_after_its_add_then_killed_again_at_the_delete_converges(
-    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+    cloud: FakeSunmiCloud,
+    client: AsyncSunmiFace,
+    group_id: str,
+    tmp_path: Path,
+    deaths: tuple[str, ...],
 ) -> None:
-    """Run 1 dies once the new face landed (unrecorded); run 2 adopts it and dies deleting
-    the old face; run 3 must delete the old face: one face per key, the new one."""
+    """A run dies once the new face landed (``add``: the answer never recorded) or as it
+    deletes the old face (``delete``), and the next ones die deleting it again: the run
+    after must delete the old face: one face per key, the new one."""
     journal = tmp_path / "sync.sqlite"
     rows = [row(tmp_path, 1, group_id)]
     await sync(client, rows, external_key_slot=SLOT, journal=journal)
@@ -38,7 +44,8 @@ async def test_a_replace_killed_after_its_add_then_killed_again_at_the_delete_co
     async def die(real: Any, *args: Any, **kwargs: Any) -> None:
         raise _Died
 
-    for hooks in ({"add": add_then_die}, {"delete": die}):
+    for death in deaths:
+        hooks = {"add": add_then_die} if death == "add" else {"delete": die}
         with pytest.raises(BaseException) as died:  # noqa: PT011 - whatever group wraps it
             await sync(
                 Spied(client, **hooks), rows, external_key_slot=SLOT, journal=journal, settle=0

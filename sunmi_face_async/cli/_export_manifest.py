@@ -72,7 +72,15 @@ def _mapping(pairs: tuple[str, ...], shops: list[str]) -> dict[str, str]:
                 f"{old.strip()!r} is not a store this export reads ({', '.join(shops)})",
                 param_hint="--map-shop",
             )
-        mapped[old.strip()] = new.strip()
+        old, new = old.strip(), new.strip()
+        if any(c.isspace() for c in new) or not new.isprintable():
+            raise click.BadParameter(f"{new!r} is not one sunmi_shop_no", param_hint="--map-shop")
+        if mapped.get(old, new) != new:
+            raise click.BadParameter(
+                f"{old!r} is mapped twice (to {mapped[old]!r} and to {new!r})",
+                param_hint="--map-shop",
+            )
+        mapped[old] = new
     return mapped
 
 

@@ -215,3 +215,24 @@ def test_a_csv_manifest_with_formula_like_values_syncs_back_to_nothing(
     assert plan.exit_code == 0, plan.output
     got = json.loads(plan.stdout)
     assert (got["add"], got["update"], got["unchanged"], got["items"]) == (0, 0, 3, [])
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (["S1=S3", "S1=S4"], "'S1' is mapped twice (to 'S3' and to 'S4')"),
+        (["S1=S 3"], "'S 3' is not one sunmi_shop_no"),
+    ],
+)
+def test_contradictory_or_bad_map_shop_is_refused_and_leaves_no_file(
+    tmp_path: Path, invoke: Invoke, pairs: list[str], message: str
+) -> None:
+    out = tmp_path / "m.csv"
+    flags = [x for pair in pairs for x in ("--map-shop", pair)]
+    ran = invoke(
+        ["--shop-no", "S1", "export", "--all-groups", "--format", "manifest",
+         "--picture-template", "pics/{face_id}.jpg", "--output", str(out), *flags]
+    )  # fmt: skip
+    assert ran.exit_code == 2, ran.output
+    assert message in ran.output
+    assert not out.exists()

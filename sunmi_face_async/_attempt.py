@@ -90,7 +90,8 @@ class Progress:
         self.limit: float | None = None
         self.stop: Closed | None = None  # set by aclose while a connection is being opened
         # A call's deadline (anyio time) that no wait for a connection may push the attempt
-        # past, and a per-call timeout for backends that take it per request (with_options).
+        # past, and a per-call timeout (with_options): its pool wait, and its phases for
+        # backends that take them per request.
         self.ends = math.inf
         self.call_timeout: httpx.Timeout | None = None
 

@@ -84,8 +84,7 @@ def bound_attempt(
             own += timeout.pool  # a caller's client waits for its pool inside the exchange
         if isinstance(request, httpx.Request):
             request.extensions["timeout"] = timeout.as_dict()
-        else:  # another backend's request: it reads the phase timeouts from the attempt
-            progress.call_timeout = timeout
+        progress.call_timeout = timeout  # the pool wait, and another backend's phases
         progress.connect_timeout = timeout.connect
     if budget is None:
         return no_limit(own)

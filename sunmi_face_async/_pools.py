@@ -167,7 +167,8 @@ class Pools:
         is closed. ``limit`` (seconds, ``math.inf`` for none) replaces the attempt's total
         limit and caps the pool wait: a per-call timeout or what is left of a call deadline.
         """
-        pool_wait = self._pool_wait
+        own = progress.call_timeout  # with_options(timeout=...): its pool part too
+        pool_wait = self._pool_wait if own is None else own.pool
         if limit is None:
             limit = self.limit
         elif pool_wait is None or pool_wait > limit:

@@ -171,3 +171,28 @@ async def test_a_per_call_read_timeout_shorter_than_the_clients_is_honoured(
         elapsed = time.monotonic() - started
     assert elapsed < 0.5 + MARGIN
     assert caught.value.sent is True
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_per_call_pool_timeout_bounds_the_wait_for_a_connection(backend: str) -> None:
+    # The only connection is busy for 5 s; the view waits 0.5 s for it (it waited up to its
+    # 10 s attempt limit, got the connection after 5 s and answered at 10 s).
+    async with (
+        serving(slow_ok(5.0)) as server,
+        _loopback_client(server, max_connections=1, backend=backend) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(client.groups.list)
+        with anyio.fail_after(5):
+            while server.requests == 0:
+                await anyio.sleep(0.01)
+        view = client.with_options(timeout=httpx.Timeout(10.0, pool=0.5), retry=RetryPolicy.none())
+        started = time.monotonic()
+        with anyio.fail_after(10), pytest.raises(RequestTimeout) as caught:
+            await view.faces.get("1")
+        elapsed = time.monotonic() - started
+        group.cancel_scope.cancel()
+    assert elapsed < 0.5 + MARGIN
+    assert caught.value.sent is False
+    assert "no connection was free within 0.5 s" in str(caught.value)
+    assert server.requests == 1

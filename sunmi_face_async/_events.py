@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from . import _tracing
+from ._attempt import Progress
 from ._endpoints import Endpoint
 from .errors import APIError, SunmiError, TransportError, ValidationError
 
@@ -35,7 +36,8 @@ class AttemptRecord:
     ``latency`` is in seconds, from signing the attempt to its answer or failure. ``sent`` is
     False only when the request surely never reached the server; ``outcome_unknown`` is True
     when it may have been applied without an answer saying so. ``error`` is the class name of
-    the attempt's error (``"RequestTimeout"``, ``"ServerError"``...), None when it succeeded.
+    the attempt's error (``"RequestTimeout"``, ``"ServerError"``...), None when it succeeded;
+    an attempt cancelled in flight is reported too, with the cancellation's class name.
     """
 
     endpoint: str
@@ -97,6 +99,7 @@ class CallWatch:
     provider is set (the API's own no-op provider would cost a span's set-up per call)."""
 
     __slots__ = (
+        "_pending",
         "_span",
         "_spanning",
         "attempts",
@@ -116,6 +119,7 @@ class CallWatch:
         self.code: int | None = None
         self._spanning: AbstractContextManager[Any] | None = None
         self._span: Any = None
+        self._pending: tuple[int, float, Progress] | None = None  # begun, not yet reported
 
     def __enter__(self) -> CallWatch:
         if self.tracer is not None and _tracing.active():
@@ -129,6 +133,13 @@ class CallWatch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None and self._pending is not None:
+            # Cancelled (or failed) inside an attempt: report it as it stood, since a
+            # request the server holds may be applied.
+            attempt, started, progress = self._pending
+            sent = progress.maybe_sent
+            self.attempts = attempt
+            self._report(attempt, None, None, started, sent, sent, type(exc).__name__)
         spanning = self._spanning
         if spanning is None:
             return
@@ -145,14 +156,32 @@ class CallWatch:
         started: float,
         error: SunmiError | None,
     ) -> None:
+        self._pending = None
         self.attempts = attempt
         self.http_status = status
         self.code = code
+        sent, unknown = _reach(error)
+        name = None if error is None else type(error).__name__
+        self._report(attempt, status, code, started, sent, unknown, name)
+
+    def begin(self, attempt: int, started: float, progress: Progress) -> None:
+        """Note the attempt about to be sent (reported on exit if it never ends)."""
+        self._pending = (attempt, started, progress)
+
+    def _report(
+        self,
+        attempt: int,
+        status: int | None,
+        code: int | None,
+        started: float,
+        sent: bool,
+        unknown: bool,
+        error: str | None,
+    ) -> None:
         latency = time.perf_counter() - started
         log_attempt(self.endpoint, attempt, status, code, latency)
         if not self.hooks:
             return
-        sent, unknown = _reach(error)
         record = AttemptRecord(
             endpoint=self.endpoint.path,
             attempt=attempt,
@@ -161,7 +190,7 @@ class CallWatch:
             latency=latency,
             sent=sent,
             outcome_unknown=unknown,
-            error=None if error is None else type(error).__name__,
+            error=error,
         )
         for hook in self.hooks:
             try:

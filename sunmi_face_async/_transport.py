@@ -159,6 +159,8 @@ class Transport:
             content, content_type = self.encode(endpoint, business, pic)
             progress = self.connections.progress()
             request = self.connections.build(url, content, content_type, progress)
+            if watch is not None:  # so an attempt cancelled in flight is reported too
+                watch.begin(attempt, started, progress)
             status: int | None = None
             code: int | None = None
             error: SunmiError | None

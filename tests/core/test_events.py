@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -21,6 +22,8 @@ from sunmi_face_async import (
     TransportError,
     ValidationError,
 )
+from tests._backends import BACKENDS
+from tests.hostile._loopback import serving, slow_ok
 
 from .helpers import APP_ID, APP_KEY, BASE_URL, JPEG, SHOP_NO, Sleeps, fail, ok
 
@@ -124,3 +127,65 @@ def test_a_hook_that_cannot_be_called_synchronously_is_refused(hook: object) -> 
     with pytest.raises(ValidationError) as caught:
         _client(lambda request: httpx.Response(200), on_attempt=hook)
     assert caught.value.field == "on_attempt"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_attempt_cancelled_in_flight_is_recorded(backend: str) -> None:
+    # The caller's own timeout cancels the call while the server holds the request: that
+    # attempt may have been applied, and its record says so (there was none at all).
+    records: list[AttemptRecord] = []
+    async with (
+        serving(slow_ok(5.0)) as server,
+        AsyncSunmiFace(
+            APP_ID,
+            APP_KEY,
+            sunmi_shop_no=SHOP_NO,
+            base_url=server.base_url(),
+            backend=backend,
+            on_attempt=records.append,
+        ) as client,
+    ):
+        with anyio.move_on_after(0.5):
+            await client.faces.add("1", pic=JPEG, name="Mike")
+        assert server.requests == 1
+    assert len(records) == 1
+    record = records[0]
+    assert (record.endpoint, record.attempt, record.http_status, record.code) == (
+        "/face/add",
+        1,
+        None,
+        None,
+    )
+    assert (record.sent, record.outcome_unknown) == (True, True)
+    assert record.error == "CancelledError"
+    assert 0.4 <= record.latency < 0.5 + 1.5
+
+
+async def test_an_attempt_cancelled_before_it_got_a_connection_is_recorded_not_sent() -> None:
+    records: list[AttemptRecord] = []
+    async with (
+        serving(slow_ok(5.0)) as server,
+        AsyncSunmiFace(
+            APP_ID,
+            APP_KEY,
+            sunmi_shop_no=SHOP_NO,
+            base_url=server.base_url(),
+            max_connections=1,
+            on_attempt=records.append,
+        ) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(client.groups.list)  # holds the only connection
+        with anyio.fail_after(5):
+            while server.requests == 0:
+                await anyio.sleep(0.01)
+        with anyio.move_on_after(0.3):
+            await client.faces.get("1")
+        group.cancel_scope.cancel()
+    mine = [record for record in records if record.endpoint == "/face/getInfo"]
+    assert len(mine) == 1
+    assert (mine[0].sent, mine[0].outcome_unknown, mine[0].error) == (
+        False,
+        False,
+        "CancelledError",
+    )

@@ -66,7 +66,10 @@ class Planner:
     #: Keys whose new face a killed replace already added: key -> face_id.
     added: dict[str, str] = attrs.field(factory=dict)
     not_ours: int = 0
-    #: Manifest rows that could not be read: their keys are unknown, so nothing is pruned.
+    #: Manifest entries read (every shard's, invalid ones too).
+    rows: int = 0
+    #: Manifest rows that could not be read or carry no key: their keys are unknown, so
+    #: nothing is pruned.
     unreadable: int = 0
 
     # -- what an earlier run left in flight ---------------------------------------------------
@@ -150,6 +153,7 @@ class Planner:
     ) -> tuple[FaceUpload, str, list[str] | None] | None:
         """The row, its key and custom values if it is this run's; else None (an invalid
         row goes to ``items``)."""
+        self.rows += 1
         if isinstance(entry, ManifestError):
             self.unreadable += 1
             items.append(
@@ -160,6 +164,7 @@ class Planner:
             return None
         key = entry.external_key
         if not key:
+            self.unreadable += 1  # the face it means is unknown, as for an unreadable row
             why = "external_key is missing: sync matches faces by it"
             items.append(
                 SyncItem(
@@ -342,9 +347,15 @@ class Planner:
         """Faces of the target groups the manifest does not name: deletes with ``prune``;
         without it, only the extra faces sharing a key are reported."""
         out: list[SyncItem] = []
-        prune = self.prune and not self.unreadable
+        rows = self.rows
+        prune = self.prune and not self.unreadable and rows > 0
         if self.prune and self.unreadable:
-            self._event(None, f"not pruning: {self.unreadable} manifest row(s) could not be read")
+            said = f"{self.unreadable} manifest row(s) could not be read or carry no external_key"
+            self._event(None, f"not pruning: {said}")
+        elif self.prune and not rows:
+            # A header-only file, or the export of a wrong store, says nothing of the groups.
+            why = "the manifest holds no row (prune would empty the target groups)"
+            self._event(None, f"not pruning: {why}")
         for key, faces in self.index.by_key.items():
             if not in_shard(key, self.shard):
                 continue

@@ -190,3 +190,46 @@ async def test_a_face_listed_twice_is_one_face_not_its_own_duplicate_to_prune(
     assert (report.counts["duplicates"], report.counts["delete"]) == (0, 0)
     assert writes(cloud) == {}
     assert keys_on_server(cloud, group_id) == Counter({"k0": 1, "k1": 1})
+
+
+async def test_prune_from_a_manifest_with_no_row_deletes_nothing(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A manifest with no row (a header-only file, an export of the wrong store) says
+    nothing about the group: prune would empty it. It holds back, and says why."""
+    rows = [row(tmp_path, n, group_id) for n in range(3)]
+    await sync(client, rows, external_key_slot=SLOT)
+    cloud.reset_stats()
+    said: list[str] = []
+    report = await sync(
+        client,
+        [],
+        external_key_slot=SLOT,
+        prune=True,
+        groups=[group_id],
+        on_event=lambda event: said.append(event.detail),
+    )
+    assert report.counts["delete"] == 0
+    assert writes(cloud) == {}
+    assert keys_on_server(cloud, group_id) == Counter({"k0": 1, "k1": 1, "k2": 1})
+    assert "not pruning: the manifest holds no row (prune would empty the target groups)" in said
+
+
+async def test_prune_holds_back_when_a_row_carries_no_key(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A row without a key means some face sync cannot name: as for an unreadable row,
+    nothing is pruned (that face may be the one prune would delete)."""
+    await client.faces.add(group_id, pic=picture(7), name="person 7", customer_values=["k7"])
+    said: list[str] = []
+    entries = [row(tmp_path, 1, group_id), row(tmp_path, 7, group_id, external_key=None)]
+    report = await sync(
+        client,
+        entries,
+        external_key_slot=SLOT,
+        prune=True,
+        on_event=lambda event: said.append(event.detail),
+    )
+    assert (report.counts["add"], report.counts["delete"], report.invalid) == (1, 0, 1)
+    assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k7": 1})
+    assert "not pruning: 1 manifest row(s) could not be read or carry no external_key" in said

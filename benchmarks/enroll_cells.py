@@ -216,6 +216,8 @@ async def _mix_run(faulty: bool, n: int, seed: int) -> tuple[float, dict[str, An
 
     def on_event(event: Any) -> None:
         kinds[event.kind] += 1
+        if event.kind == "limit" and "healthy" not in event.detail:
+            kinds["cut: " + str(event.detail).rsplit(": ", 1)[-1]] += 1
         if event.kind == "phase":
             name = str(event.detail).split(":")[0].split(" ")[0] or "sending"
             phases[str(last[1])] = phases.get(str(last[1]), 0.0) + event.elapsed - last[0]
@@ -246,7 +248,7 @@ async def _mix_run(faulty: bool, n: int, seed: int) -> tuple[float, dict[str, An
         "outcomes": {o.value: k for o, k in report.counts.items() if k},
         "upload requests": cloud.stats.requests_by_endpoint.get("/face/add", 0),
         "list requests": cloud.stats.requests_by_endpoint.get("/face/group/getFaceList", 0),
-        "limit cuts": kinds["limit"],
+        "limit cuts": {k[5:]: v for k, v in kinds.items() if k.startswith("cut: ")},
         "retries": kinds["retry"],
         "phases (s)": {k or "sending": round(v, 2) for k, v in phases.items()},
         "faults": dict(cloud.stats.faults_injected),

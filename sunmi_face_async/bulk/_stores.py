@@ -11,14 +11,19 @@ A manifest row may name its store (``sunmi_shop_no``) and its group by name (``g
 - ``entries(uploads)``: the uploads, in a fair order when ``per_store_concurrency`` is set:
   at most that many items of one store are in the job at once, and items of the other
   stores go ahead of a store that is full, so one slow or failing store cannot take every
-  worker. Items of a full store wait in a bounded buffer; when it is full, reading the
-  manifest waits too (memory stays flat).
+  worker. Items of a full store wait in a bounded buffer; beyond it, in a temporary file
+  (``_Spill``), so a manifest written store after store (as an export writes it) is still
+  read on to the other stores while memory stays flat. Only an item whose picture is held
+  in memory (bytes) makes reading wait for room instead.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import os
+import pickle
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -45,6 +50,42 @@ def _placeholder(shop: str, group: str) -> str:
 
 #: Items of one full store held back while the others go ahead.
 _BUFFER_PER_STORE = 256
+
+
+class _Spill:
+    """One store's items beyond its buffer, in order, in an unnamed temporary file (the
+    job's own items, so pickle is safe; emptied, the file is cut back to nothing)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._read = self._write = 0
+        self.count = 0
+
+    @staticmethod
+    def takes(entry: FaceUpload) -> bool:
+        return isinstance(entry.pic, str | os.PathLike)
+
+    def push(self, entry: FaceUpload) -> None:
+        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.seek(self._write)
+        self._file.write(len(data).to_bytes(4, "big") + data)
+        self._write = self._file.tell()
+        self.count += 1
+
+    def pop(self) -> FaceUpload:
+        self._file.seek(self._read)
+        size = int.from_bytes(self._file.read(4), "big")
+        entry: FaceUpload = pickle.loads(self._file.read(size))  # noqa: S301 (our own file)
+        self._read = self._file.tell()
+        self.count -= 1
+        if not self.count:
+            self._file.seek(0)
+            self._file.truncate()
+            self._read = self._write = 0
+        return entry
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def store_of(entry: object) -> str:
@@ -274,33 +315,47 @@ class Stores:
 
     async def _fair(self, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
         queues: dict[str, collections.deque[Entry]] = {}
+        spills: dict[str, _Spill] = {}
         exhausted = False
-        held: Entry | None = None  # read, but its store's queue is full
-        while True:
-            item = self._ready(queues)
-            if item is not None:
-                yield item
-                continue
-            if held is not None and len(queues[store_of(held)]) < _BUFFER_PER_STORE:
-                queues[store_of(held)].append(held)
-                held = None
-                continue
-            if held is None and not exhausted:
-                try:
-                    entry = await source.__anext__()
-                except StopAsyncIteration:
-                    exhausted = True
+        held: Entry | None = None  # read, but its store's queue is full (bytes: not spilled)
+        try:
+            while True:
+                for shop, spill in spills.items():  # refill in order from the spill file
+                    while spill.count and len(queues[shop]) < _BUFFER_PER_STORE:
+                        queues[shop].append(spill.pop())
+                item = self._ready(queues)
+                if item is not None:
+                    yield item
                     continue
-                if not isinstance(entry, FaceUpload):
-                    yield entry  # a bad row takes no lane
+                if held is not None and len(queues[store_of(held)]) < _BUFFER_PER_STORE:
+                    queues[store_of(held)].append(held)
+                    held = None
                     continue
-                queue = queues.setdefault(store_of(entry), collections.deque())
-                if len(queue) < _BUFFER_PER_STORE:
-                    queue.append(entry)
-                else:
-                    held = entry
-                continue
-            if exhausted and held is None and not any(queues.values()):
-                return
-            self._changed = anyio.Event()
-            await self._changed.wait()
+                if held is None and not exhausted:
+                    try:
+                        entry = await source.__anext__()
+                    except StopAsyncIteration:
+                        exhausted = True
+                        continue
+                    if not isinstance(entry, FaceUpload):
+                        yield entry  # a bad row takes no lane
+                        continue
+                    shop = store_of(entry)
+                    queue = queues.setdefault(shop, collections.deque())
+                    spilled = shop in spills and spills[shop].count > 0
+                    if len(queue) < _BUFFER_PER_STORE and not spilled:
+                        queue.append(entry)
+                    elif _Spill.takes(entry):
+                        if shop not in spills:
+                            spills[shop] = _Spill()
+                        spills[shop].push(entry)
+                    else:
+                        held = entry
+                    continue
+                if exhausted and held is None and not any(queues.values()):
+                    return
+                self._changed = anyio.Event()
+                await self._changed.wait()
+        finally:
+            for spill in spills.values():
+                spill.close()

@@ -249,3 +249,25 @@ async def test_a_full_group_in_one_store_fails_only_that_stores_rows_and_names_t
         assert item["sunmi_shop_no"] == "S2"
         assert "code 5520" in item["reason"]
         assert item["label"].startswith(f"line {item['line']} (store S2, ")
+
+
+async def test_a_slow_store_first_in_a_manifest_sorted_by_store_does_not_starve_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An export writes store after store. The slow store's rows fill their buffer (made
+    # small here, as a long manifest would); the rows behind them must still be read.
+    from sunmi_face_async.bulk import _stores
+
+    monkeypatch.setattr(_stores, "_BUFFER_PER_STORE", 3)
+    cloud = FakeSunmiCloud(seed=15)
+    for shop in ("S1", "S2", "SLOWSHOP"):
+        async with cloud.client(sunmi_shop_no=shop) as client:
+            await client.groups.create("VIP")
+    rows = [r for shop in ("SLOWSHOP", "S1", "S2") for r in _rows(12, (shop,))]
+    for i, row in enumerate(rows):
+        row["picture"] = f"p{i}.jpg"
+    path = _manifest(tmp_path, rows)
+    order = await _finish_order(cloud, path, per_store_concurrency=2)
+    assert Counter(order) == {"S1": 12, "S2": 12, "SLOWSHOP": 12}
+    last_fast = max(i for i, shop in enumerate(order) if shop != "SLOWSHOP")
+    assert order[:last_fast].count("SLOWSHOP") <= 4, order

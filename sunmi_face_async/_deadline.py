@@ -25,6 +25,7 @@ __all__ = ["MIN_ATTEMPT", "Budget", "start_budget"]
 #: A retry is only started when at least this many seconds are left after its wait: an
 #: attempt with less would almost surely be cut off before it could finish.
 MIN_ATTEMPT = 0.05
+_SLACK = 0.001
 
 
 def start_budget(deadline: float | None, total: float | None) -> Budget | None:
@@ -74,7 +75,9 @@ class Budget:
             self.maybe_applied = self.maybe_applied or error.sent
         elif isinstance(error, APIError):
             self.maybe_applied = self.maybe_applied or error.outcome_unknown
-        if self.capped and isinstance(error, RequestTimeout):
+        # Cut short: capped from the start, or cut to the deadline after a wait for a
+        # connection (the deadline came, within the event loop's timer slack).
+        if isinstance(error, RequestTimeout) and (self.capped or self.left() <= _SLACK):
             raise self._exceeded(
                 f"ran out during attempt {attempt}", attempt, endpoint, None
             ) from error

@@ -215,3 +215,26 @@ async def test_time_spent_waiting_for_a_connection_counts_against_the_deadline(
     assert 0.9 <= elapsed < 1.4
     assert server.requests == 2
     assert caught.value.sent is True  # it was written before the deadline cut it off
+
+
+async def test_an_attempt_the_deadline_cut_after_a_wait_for_a_connection_says_so() -> None:
+    # The attempt's own 1 s limit fit the 1.5 s deadline when the call began; 0.8 s spent
+    # waiting for the connection made the deadline the nearer end, and it cut the upload:
+    # DeadlineExceededError (it was a bare RequestTimeout, the attempt's own).
+    async with (
+        serving(_short_then_slow) as server,
+        _client(server, max_connections=1, timeout=1.0) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(client.groups.list)
+        with anyio.fail_after(5):
+            while server.requests == 0:
+                await anyio.sleep(0.01)
+        started = time.monotonic()
+        with anyio.fail_after(10), pytest.raises(DeadlineExceededError) as caught:
+            await client.with_options(deadline=1.5).faces.add("1", pic=JPEG, name="Mike")
+        elapsed = time.monotonic() - started
+        group.cancel_scope.cancel()
+    assert 1.4 <= elapsed < 1.5 + MARGIN
+    assert caught.value.outcome_unknown is True
+    assert "the call's 1.5 s deadline ran out during attempt 1" in str(caught.value)

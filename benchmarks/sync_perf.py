@@ -130,7 +130,8 @@ async def _client(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
     from sunmi_face_async import AsyncSunmiFace
-    from sunmi_face_async.bulk import read_manifest, sync
+    from sunmi_face_async.bulk import SyncJournal, read_manifest, sync
+    from sunmi_face_async.bulk._policy import job_identity
 
     n, work = args.client, Path(args.work)
     target, ids, manifest = _prepare(args)
@@ -144,9 +145,11 @@ async def _client(args: argparse.Namespace) -> dict[str, Any]:
         max_connections=args.concurrency,
         timeout=30,
     ) as client:
-        # A plan of nothing creates the journal and records its job; then the pictures an
-        # earlier complete sync would have recorded are written into it.
-        await sync(client, [], external_key_slot=SLOT, journal=journal, plan_only=True)
+        # The journal is created with this job's identity (a plan writes none); then the
+        # pictures an earlier complete sync would have recorded are written into it.
+        created = SyncJournal(journal)
+        created.open(job_identity(client, SLOT, None, {"operation": "sync"}))
+        created.close()
         _record_pictures(journal, ids, pics, n)
         admin = args.base_url.rsplit("/openapi", 1)[0] + "/_fake"
         async with httpx.AsyncClient(timeout=10) as web:

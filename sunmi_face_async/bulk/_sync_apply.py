@@ -213,6 +213,14 @@ class Applier:
             await self.journal.ended(item.key, "unknown", str(exc))
             self.unknown_adds.append((attrs.evolve(item, error=str(exc)), digest, sent_at))
             return None
+        if replace and face_id == item.face_id:
+            # Deleting "the old face" would delete the only face the key has.
+            why = (
+                f"the server answered the add with the old face's id {face_id}:"
+                " it is kept, not deleted"
+            )
+            await self.journal.ended(item.key, "failed", why)
+            return attrs.evolve(item, outcome=Outcome.FAILED, error=why)
         record = picture_record(face_id, str(item.group), digest, stat)
         await self.journal.uploaded(item.key, record, finished=not replace)
         return await self._after_add(attrs.evolve(item, new_face_id=face_id))

@@ -233,3 +233,28 @@ async def test_prune_holds_back_when_a_row_carries_no_key(
     assert (report.counts["add"], report.counts["delete"], report.invalid) == (1, 0, 1)
     assert keys_on_server(cloud, group_id) == Counter({"k1": 1, "k7": 1})
     assert "not pruning: 1 manifest row(s) could not be read or carry no external_key" in said
+
+
+async def test_a_replace_whose_add_answers_the_old_face_id_does_not_delete_it(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A hostile (or confused) server answers the new face's add with the old face's id:
+    deleting "the old face" would delete the only one the key has."""
+    journal = tmp_path / "sync.sqlite"
+    rows = [row(tmp_path, 1, group_id)]
+    await sync(client, rows, external_key_slot=SLOT, journal=journal)
+    (old,) = (f.face_id for f in cloud.faces_in(group_id))
+    (tmp_path / "p1.jpg").write_bytes(picture(101))
+
+    async def same_id(real: Any, *args: Any, **kwargs: Any) -> str:
+        return old
+
+    report = await sync(
+        Spied(client, add=same_id), rows, external_key_slot=SLOT, journal=journal, settle=0
+    )
+    assert [f.face_id for f in cloud.faces_in(group_id)] == [old]
+    (item,) = report.items
+    assert item.outcome is Outcome.FAILED
+    assert item.error == (
+        f"the server answered the add with the old face's id {old}: it is kept, not deleted"
+    )

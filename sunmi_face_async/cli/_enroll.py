@@ -282,30 +282,16 @@ def enroll_command(
     report, journal_path = run_async(body)
     check = None
     if journal_path is not None:
-        check = shlex.join(
-            [
-                "sunmi-face",
-                *global_flags(state.flags),
-                "journal",
-                "check",
-                str(journal_path.absolute()),
-            ]
-        )
+        flags = global_flags(state.flags)
+        check = shlex.join(["sunmi-face", *flags, "journal", "check", str(journal_path.absolute())])
     return show_report(state, report, journal_path, dry_run=False, check_command=check)
 
 
 def _given_options(**values: Any) -> dict[str, Any]:
     """The enroll options typed on this command line (not defaults)."""
     ctx = click.get_current_context()
-    names = {"shard": "shard", "external_key_slot": "external_key_slot"}
-    names.update(
-        rate="rate", concurrency="concurrency", per_store_concurrency="per_store_concurrency"
-    )
-    return {
-        name: values[name]
-        for name, param in names.items()
-        if ctx.get_parameter_source(param) is click.core.ParameterSource.COMMANDLINE
-    }
+    typed = click.core.ParameterSource.COMMANDLINE
+    return {name: v for name, v in values.items() if ctx.get_parameter_source(name) is typed}
 
 
 #: The most digits a group id has (the vendor's ids are numbers; 20 holds any 64-bit one).

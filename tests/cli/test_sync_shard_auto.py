@@ -57,6 +57,16 @@ def test_sync_workers_with_auto_cover_the_manifest_once(
     keys = sorted(f.customer_value(1) for f in cloud.faces_in(group.group_id))
     assert keys == sorted(f"k{i}" for i in range(18))
     assert added == 18
+    # worker 0's journal under another index is another job: refused, naming the shard
+    other = invoke(
+        ["sync", str(path), "--group", "staff", "--external-key-slot", "1", "--shard", "auto",
+         "--journal", str(tmp_path / "j0.sqlite"), "--resume"],
+        env={"JOB_COMPLETION_INDEX": "1", "SUNMI_SHARDS": "3"},
+    )  # fmt: skip
+    assert other.exit_code != 0
+    assert "shard" in other.output
+    assert "0/3" in other.output
+    assert "1/3" in other.output
 
 
 def test_sync_plan_prints_the_resolved_shard_and_runs_as_printed(

@@ -356,7 +356,9 @@ def _check_run(
     recorded = found[1] if found is not None else {}
     last = recorded.get("last_run")
     if resume and isinstance(last, dict):
-        differences = job_differences({k: last.get(k) for k in run}, run)
+        # Only what the last run recorded (a run of another caller may record less).
+        shared = [k for k in run if k in last]
+        differences = job_differences({k: last[k] for k in shared}, {k: run[k] for k in shared})
         if differences:
             raise JournalMismatchError(path, differences)
     if record:

@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from sunmi_face_async import AsyncSunmiFace, ProtocolError
-from sunmi_face_async.bulk import Outcome, SyncAction, sync
+from sunmi_face_async.bulk import JournalMismatchError, Outcome, SyncAction, SyncJournal, sync
 from sunmi_face_async.testing import FakeSunmiCloud
 
 from .conftest import picture
@@ -258,3 +258,22 @@ async def test_a_replace_whose_add_answers_the_old_face_id_does_not_delete_it(
     assert item.error == (
         f"the server answered the add with the old face's id {old}: it is kept, not deleted"
     )
+
+
+def test_a_resume_compares_only_what_the_last_run_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    identity = {"store": "S1", "operation": "sync"}
+    first = SyncJournal(path)
+    first.open(identity, run={"prune": False}, record_run=True)
+    first.close()
+    again = SyncJournal(path, resume=True)
+    again.open(identity, run={"prune": False, "manifest": "abc"}, record_run=True)
+    again.close()
+    changed = SyncJournal(path, resume=True)
+    with pytest.raises(JournalMismatchError) as refused:
+        changed.open(identity, run={"prune": True, "manifest": "abc"})
+    assert refused.value.differences == [("prune", False, True)]
+    other = SyncJournal(path, resume=True)
+    with pytest.raises(JournalMismatchError) as refused:
+        other.open(identity, run={"prune": False, "manifest": "xyz"})
+    assert refused.value.differences == [("manifest", "abc", "xyz")]

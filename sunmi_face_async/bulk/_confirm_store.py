@@ -30,13 +30,14 @@ __all__ = [
 ]
 
 _UPSERT = (
-    "INSERT INTO confirmations (face_id, code, reason, source, received_at)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (face_id) DO UPDATE SET code = excluded.code,"
-    " reason = excluded.reason, source = excluded.source, received_at = excluded.received_at"
+    "INSERT INTO confirmations (face_id, code, reason, source, received_at, group_id)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (face_id) DO UPDATE SET code = excluded.code,"
+    " reason = excluded.reason, source = excluded.source, received_at = excluded.received_at,"
+    " group_id = excluded.group_id"
 )
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS confirmations (face_id TEXT PRIMARY KEY, code INTEGER NOT NULL,"
-    " reason TEXT NOT NULL, source TEXT NOT NULL, received_at REAL NOT NULL)"
+    " reason TEXT NOT NULL, source TEXT NOT NULL, received_at REAL NOT NULL, group_id TEXT)"
 )
 _MAX_REASON = 500
 _MAX_FACE_ID = 64
@@ -76,18 +77,23 @@ def record_confirmation(
     code: int,
     reason: str = "",
     *,
+    group_id: str | None = None,
     timeout: float = 10.0,
 ) -> None:
     """Record the platform's word on ``face_id`` in the journal of a job (blocking).
 
     ``code`` 0 means the face is made; any other code means the platform refused the picture,
-    for ``reason``. Safe beside the running job and from another process: it writes only the
-    confirmations table, in one transaction, waiting up to ``timeout`` seconds for the job's
-    writes. The latest word on a face wins. Raises ``ValueError`` for a bad argument and
-    ``JournalError`` when the file is not a journal or cannot be written; a receiver should
-    then answer the push with an error so it is delivered again.
+    for ``reason``. ``group_id``, when the push names one, must be the item's group for the
+    word to count (a face of another group or store may carry the same id). Safe beside the
+    running job and from another process: it writes only the confirmations table, in one
+    transaction, waiting up to ``timeout`` seconds for the job's writes. The latest word on
+    a face wins. Raises ``ValueError`` for a bad argument and ``JournalError`` when the file
+    is not a journal or cannot be written; a receiver should then answer the push with an
+    error so it is delivered again.
     """
     face_id, code, reason = _check(face_id, code, reason)
+    if group_id is not None and not _is_face_id(group_id):
+        raise ValueError(f"group_id must be a non-empty string of at most 64 chars: {group_id!r}")
     path = os.fspath(journal_path)
     if not os.path.isfile(path):
         raise JournalError(path, "missing", "no such file", f"there is no journal at {path}")
@@ -103,7 +109,9 @@ def record_confirmation(
             )
         if "confirmations" not in tables:
             conn.execute(_TABLE)  # a journal written before confirmations existed
-        conn.execute(_UPSERT, (face_id, code, reason, "push", time.time()))
+        elif "group_id" not in {r[1] for r in conn.execute("PRAGMA table_info(confirmations)")}:
+            conn.execute("ALTER TABLE confirmations ADD COLUMN group_id TEXT")
+        conn.execute(_UPSERT, (face_id, code, reason, "push", time.time(), group_id))
     except sqlite3.Error as exc:
         raise failure(path, exc) from None
     finally:
@@ -140,8 +148,9 @@ def confirmation_handler(
     """A handler for ``webhook.callback_app`` that records each face outcome it receives.
 
     ``events``: the event codes that carry a face outcome (None: every event whose payload
-    ``read`` understands). A push it cannot record raises, so the receiver answers 500 and
-    the push is delivered again.
+    ``read`` understands). A payload's ``group_id`` (a string) is recorded with the outcome,
+    so a word on a face of another group never confirms an item. A push it cannot record
+    raises, so the receiver answers 500 and the push is delivered again.
     """
     wanted = None if events is None else frozenset(events)
     path = os.fspath(journal_path)
@@ -151,7 +160,11 @@ def confirmation_handler(
             return
         found = read(event.payload)
         if found is not None:
-            await anyio.to_thread.run_sync(lambda: record_confirmation(path, *found))
+            group = event.payload.get("group_id")
+            group = group if _is_face_id(group) else None
+            await anyio.to_thread.run_sync(
+                lambda: record_confirmation(path, *found, group_id=group)
+            )
 
     return handle
 
@@ -186,7 +199,9 @@ def target_groups(conn: sqlite3.Connection, run_id: str) -> list[str]:
 def waiting(conn: sqlite3.Connection, run_id: str) -> int:
     """Items of this run to confirm that have no recorded word yet."""
     row = conn.execute(
+        # A recorded word counts for an item only when it names no group or the item's own.
         "SELECT COUNT(*) FROM items i LEFT JOIN confirmations c ON c.face_id = i.face_id"
+        " AND (c.group_id IS NULL OR c.group_id = i.group_id)"
         " WHERE i.run_id = ? AND i.status = 'done' AND i.face_id IS NOT NULL"
         " AND c.face_id IS NULL",
         (run_id,),
@@ -199,7 +214,8 @@ def chunk(conn: sqlite3.Connection, run_id: str, after: int, size: int) -> list[
     rows = conn.execute(
         "SELECT i.rowid, i.key, i.group_id, i.face_id, i.line, i.picture, i.name,"
         " i.external_key, i.updated_at, c.code, COALESCE(c.reason, '') FROM items i"
-        " LEFT JOIN confirmations c ON c.face_id = i.face_id WHERE i.run_id = ?"
+        " LEFT JOIN confirmations c ON c.face_id = i.face_id"
+        " AND (c.group_id IS NULL OR c.group_id = i.group_id) WHERE i.run_id = ?"
         " AND i.status = 'done' AND i.face_id IS NOT NULL AND i.rowid > ?"
         " ORDER BY i.rowid LIMIT ?",
         (run_id, after, size),
@@ -227,4 +243,4 @@ def settle_rows(
             "UPDATE job SET schema = ? WHERE id = 1 AND schema < ?",
             (_REJECTED_SCHEMA, _REJECTED_SCHEMA),
         )
-    conn.executemany(_UPSERT, [(f, code, why, "listing", now) for f, code, why in listed])
+    conn.executemany(_UPSERT, [(f, code, why, "listing", now, None) for f, code, why in listed])

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS confirmations (
     code INTEGER NOT NULL,
     reason TEXT NOT NULL,
     source TEXT NOT NULL,
-    received_at REAL NOT NULL
+    received_at REAL NOT NULL,
+    group_id TEXT
 );
 """
 # Columns added by schema 2 to journals written by version 1.
@@ -211,6 +212,9 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         for column, kind in _ITEM_COLUMNS.items():
             if column not in have:
                 conn.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+        have = {row[1] for row in conn.execute("PRAGMA table_info(confirmations)")}
+        if "group_id" not in have:  # the group a push named, if any
+            conn.execute("ALTER TABLE confirmations ADD COLUMN group_id TEXT")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

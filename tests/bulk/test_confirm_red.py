@@ -19,13 +19,14 @@ from sunmi_face_async.bulk import (
     FaceUpload,
     JournalError,
     Outcome,
+    confirmation_handler,
     enroll,
     read_push_payload,
     record_confirmation,
     sync,
     verify,
 )
-from sunmi_face_async.testing import FakeSunmiCloud
+from sunmi_face_async.testing import FAKE_FACE_ADDED_EVENT, FakeSunmiCloud
 
 from .conftest import picture
 
@@ -193,3 +194,38 @@ async def test_verify_of_a_sync_journal_is_one_clear_error_and_leaves_the_file_a
     with pytest.raises(JournalError, match="is not an enroll journal"):
         await enroll(client, rows, journal=journal, resume=True).run()
     assert _tables(journal) == before
+
+
+@attrs.frozen
+class _Push:
+    """What ``confirmation_handler`` reads of a verified ``PushEvent``."""
+
+    payload: dict[str, Any]
+    event: int = FAKE_FACE_ADDED_EVENT
+
+
+async def test_a_push_naming_another_group_does_not_confirm_the_item(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A word on face F of group OTHER says nothing of the item that put F in its own
+    group (face ids need not be unique across groups or stores): it must not end DONE."""
+    journal = tmp_path / "job.sqlite"
+    rows = _uploads(group_id, 2)
+    await enroll(client, rows, journal=journal).run()
+    mine, theirs = (f.face_id for f in cloud.faces_in(group_id))
+    handle = confirmation_handler(journal)
+    await handle(_Push({"face_id": mine, "group_id": group_id, "code": 0, "msg": "succeed"}))
+    await handle(_Push({"face_id": theirs, "group_id": "OTHER", "code": 0, "msg": "succeed"}))
+    report = await enroll(client, rows, journal=journal, confirm="push", confirm_wait=0.3).run()
+    assert report.counts[Outcome.SKIPPED] == 1  # confirmed by the push for its own group
+    assert report.counts[Outcome.UNCONFIRMED] == 1
+    (unconfirmed,) = [
+        r.face_id for r in await _results(client, rows, journal) if r.outcome is Outcome.UNCONFIRMED
+    ]
+    assert unconfirmed == theirs
+
+
+async def _results(client: AsyncSunmiFace, rows: list[FaceUpload], journal: Path) -> list[Any]:
+    job = enroll(client, rows, journal=journal, confirm="push", confirm_wait=0.2)
+    async with job:
+        return [r async for r in job]

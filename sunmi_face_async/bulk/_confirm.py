@@ -104,7 +104,9 @@ async def _listing(job: EnrollJob, run_id: str) -> Callable[[ConfirmRow], Verdic
     """Wait, list each target group once, and judge each item by what was listed."""
     books, submit = job.books, job.journal._submit
     newest: float | None = await submit(lambda c: newest_acceptance(c, run_id))
-    wait = 0.0 if newest is None else newest + job.options.confirm_wait - time.time()
+    limit = job.options.confirm_wait
+    # Never more than confirm_wait: the times are another run's wall clock (it may be ahead).
+    wait = 0.0 if newest is None else min(limit, newest + limit - time.time())
     if wait > 0:
         books.set_phase(f"confirming: waiting {wait:.0f} s for the platform to process")
         await anyio.sleep(wait)

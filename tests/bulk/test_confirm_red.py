@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import pytest
 
@@ -229,3 +230,23 @@ async def _results(client: AsyncSunmiFace, rows: list[FaceUpload], journal: Path
     job = enroll(client, rows, journal=journal, confirm="push", confirm_wait=0.2)
     async with job:
         return [r async for r in job]
+
+
+async def test_confirm_wait_bounds_the_listing_wait_when_the_journal_is_from_the_future(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """Acceptance times come from the wall clock of whichever machine ran the job: a
+    journal written by a machine whose clock was an hour ahead (or read after the clock was
+    set back) must not make the job wait that hour instead of ``confirm_wait``."""
+    journal = tmp_path / "job.sqlite"
+    rows = _uploads(group_id, 3)
+    await enroll(client, rows[:2], journal=journal).run()
+    conn = sqlite3.connect(journal)
+    conn.execute("UPDATE items SET updated_at = updated_at + 3600")
+    conn.commit()
+    conn.close()
+    with anyio.fail_after(10):  # confirm_wait + the listing, generously
+        report = await enroll(
+            client, rows, journal=journal, confirm="listing", confirm_wait=0.2
+        ).run()
+    assert report.confirmed == 3

@@ -80,13 +80,16 @@ async def _verify(client: BulkClient, journal: Journal) -> VerifyReport:
     report = VerifyReport(journal.path)
     counts = journal.counts()
     report.done, report.rejected = counts[Status.DONE], counts[Status.REJECTED]
-    groups = sorted({row.group_id for row in journal.rows(Status.DONE)})
+    stores: dict[str, set[str]] = {}
+    for row in journal.rows(Status.DONE):
+        stores.setdefault(row.group_id, set()).add(_store_in(row.key))
+    groups = sorted(stores)
     report.groups = groups
     listed: dict[str, set[str]] = {}
     short: set[str] = set()
     for group_id in groups:
         try:
-            listed[group_id], shortfall = await list_group(client, group_id)
+            listed[group_id], shortfall = await _list(client, group_id, stores[group_id])
         except Exception as exc:
             report.unlisted[group_id] = f"could not list group {group_id}: {exc}"
         else:
@@ -113,3 +116,26 @@ async def _verify(client: BulkClient, journal: Journal) -> VerifyReport:
                 {**named, "face_id": row.face_id, "group_id": row.group_id, "label": label(named)}
             )
     return report
+
+
+def _store_in(key: str) -> str:
+    """The store a journal key names (``S1/key``, see ``item_key``), or "" for none."""
+    shop, slash, _ = key.partition("/")
+    return shop if slash else ""
+
+
+async def _list(client: BulkClient, group_id: str, stores: set[str]) -> tuple[set[str], str]:
+    """``list_group`` through the store the group's items name (a chain job's group lives
+    in its own store), else through ``client``'s own store.
+
+    An external key may hold a "/" too: when the store it seems to name cannot list the
+    group, the client's own store is asked.
+    """
+    with_shop = getattr(client, "with_shop", None)
+    shop = next(iter(stores)) if len(stores) == 1 else ""
+    if shop and with_shop is not None:
+        try:
+            return await list_group(with_shop(sunmi_shop_no=shop), group_id)
+        except Exception:  # noqa: S110 - the client's own store is asked next
+            pass
+    return await list_group(client, group_id)

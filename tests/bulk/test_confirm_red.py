@@ -250,3 +250,38 @@ async def test_confirm_wait_bounds_the_listing_wait_when_the_journal_is_from_the
             client, rows, journal=journal, confirm="listing", confirm_wait=0.2
         ).run()
     assert report.confirmed == 3
+
+
+async def test_verify_of_a_chain_journal_lists_each_group_in_its_own_store(
+    tmp_path: Path,
+) -> None:
+    """A chain job's groups live in their stores: verify listed them all through the
+    client's own store, so the other stores' items were "not checked" (group not found)."""
+    cloud = FakeSunmiCloud(seed=5)
+    groups: dict[str, str] = {}
+    for shop in ("S1", "S2"):
+        async with cloud.client(sunmi_shop_no=shop) as client:
+            groups[shop] = (await client.groups.create("VIP")).group_id
+    rows = [
+        FaceUpload(groups[shop], picture(i), sunmi_shop_no=shop, external_key=f"k/{i}", line=i)
+        for i in range(3)
+        for shop in ("S1", "S2")
+    ]
+    journal = tmp_path / "chain.sqlite"
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        await enroll(client, rows, journal=journal).run()
+        gone = cloud.faces_in(groups["S2"], "S2")[0].face_id
+        await client.with_shop(sunmi_shop_no="S2").faces.delete(groups["S2"], [gone])
+        report = await verify(client, journal)
+    assert (report.present, report.unchecked, report.unlisted) == (5, 0, {})
+    assert [m["face_id"] for m in report.missing] == [gone]
+
+
+async def test_verify_of_external_keys_with_a_slash_lists_the_clients_own_store(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    rows = [FaceUpload(group_id, picture(i), external_key=f"dept/{i}", line=i) for i in range(3)]
+    journal = tmp_path / "job.sqlite"
+    await enroll(client, rows, journal=journal).run()
+    report = await verify(client, journal)
+    assert (report.present, report.unchecked, report.missing) == (3, 0, [])

@@ -178,6 +178,8 @@ def build_app(cloud: FakeSunmiCloud) -> Starlette:
         if path == "/face/add" and cloud.face_added(store, data["face_id"]) and cloud.push_on_add:
             background = BackgroundTask(cloud.deliver_pushes)
         if fault.kind == "commit_then_timeout":
+            if background is not None:  # the cloud pushes what it committed, answer or not
+                cloud._start_delivery()
             return _DropResponse()
         return _envelope(0, "succeed", data, background=background)
 

@@ -78,7 +78,7 @@ def _path_part(field: str, value: str, face: Face) -> str:
     if not value:
         raise ValueError(
             f"face {face.face_id}: the picture template needs {{{field}}}, which is empty "
-            "for this face"
+            "for this face: give it one, or use a field every face has, such as {face_id}"
         )
     if "/" in value or "\\" in value or "\x00" in value or value in (".", ".."):
         raise ValueError(

@@ -236,3 +236,32 @@ def test_contradictory_or_bad_map_shop_is_refused_and_leaves_no_file(
     assert ran.exit_code == 2, ran.output
     assert message in ran.output
     assert not out.exists()
+
+
+async def _seed_keyless(cloud: FakeSunmiCloud) -> str:
+    async with cloud.client(sunmi_shop_no="S1") as client:
+        vip = await client.groups.create("VIP", customer_keys=["ext"])
+        await client.faces.add(vip.group_id, pic=_pic(1), name="Ann", customer_values=["k1"])
+        added = await client.faces.add(vip.group_id, pic=_pic(2), name="Bo")
+        return added
+
+
+def test_a_face_without_the_external_key_the_template_needs_is_named_with_a_way_out(
+    tmp_path: Path, cloud: FakeSunmiCloud, invoke: Invoke
+) -> None:
+    keyless = anyio.run(_seed_keyless, cloud)
+    out = tmp_path / "m.csv"
+    base = ["--shop-no", "S1", "export", "--all-groups", "--format", "manifest",
+            "--external-key-slot", "1", "--output", str(out), "--picture-template"]  # fmt: skip
+    ran = invoke([*base, "pics/{external_key}.jpg"])
+    assert ran.exit_code == 2
+    assert f"store S1: face {keyless}: the picture template needs {{external_key}}" in ran.output
+    assert "use a field every face has, such as {face_id}" in " ".join(ran.output.split())
+    assert not out.exists()
+    ran = invoke([*base, "pics/{face_id}.jpg"])
+    assert ran.exit_code == 0, ran.output
+    with out.open(newline="", encoding="utf-8") as f:
+        rows = {row["name"]: row for row in csv.DictReader(f)}
+    assert rows["Ann"]["external_key"] == "k1"
+    assert rows["Bo"]["external_key"] == ""
+    assert rows["Bo"]["picture"] == f"pics/{keyless}.jpg"

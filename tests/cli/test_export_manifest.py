@@ -242,8 +242,7 @@ async def _seed_keyless(cloud: FakeSunmiCloud) -> str:
     async with cloud.client(sunmi_shop_no="S1") as client:
         vip = await client.groups.create("VIP", customer_keys=["ext"])
         await client.faces.add(vip.group_id, pic=_pic(1), name="Ann", customer_values=["k1"])
-        added = await client.faces.add(vip.group_id, pic=_pic(2), name="Bo")
-        return added
+        return await client.faces.add(vip.group_id, pic=_pic(2), name="Bo")
 
 
 def test_a_face_without_the_external_key_the_template_needs_is_named_with_a_way_out(

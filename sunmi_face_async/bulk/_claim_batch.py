@@ -33,6 +33,11 @@ class _Request:
     done: bool = False
     result: tuple[Claim, str | None] | None = None
     error: BaseException | None = None
+    #: Set when the request is done, or when a batch is due and it is first in the queue.
+    wake: anyio.Event = attrs.field(factory=anyio.Event)
+
+    def signal(self) -> None:
+        self.wake.set()
 
 
 class ClaimBatcher:
@@ -50,11 +55,12 @@ class ClaimBatcher:
         self.batches = 0
         self._queue: list[_Request] = []
         self._flushing = False
-        self._changed = anyio.Event()
 
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+    def _kick(self) -> None:
+        """Wake one waiting claim (the first) to commit the queue, if a batch is due: one
+        wake-up per batch, not one per waiting worker."""
+        if not self._flushing and self._due():
+            self._queue[0].signal()
 
     def _due(self) -> bool:
         return bool(self._queue) and (len(self._queue) >= self.size or self.ready <= self.low_water)
@@ -63,8 +69,7 @@ class ClaimBatcher:
         """An upload claimed for sending got its slot, or will never take one (a dry run,
         an error, a cancel): every SEND decision must be followed by one call."""
         self.ready -= 1
-        if not self._flushing and self._due():
-            self._notify()
+        self._kick()
 
     async def claim(
         self,
@@ -82,14 +87,17 @@ class ClaimBatcher:
                 if not self._flushing and self._due():
                     await self._flush()
                 else:
-                    await self._changed.wait()
+                    await request.wake.wait()
+                    if not request.done:
+                        request.wake = anyio.Event()
         except anyio.get_cancelled_exc_class():
             if not request.in_batch:
                 self._queue.remove(request)  # never written: nothing to undo
+                self._kick()
                 raise
             with anyio.CancelScope(shield=True):
                 while not request.done:
-                    await self._changed.wait()
+                    await request.wake.wait()
                 if request.result is not None and request.result[0] is Claim.SEND:
                     self.ready -= 1
                     await self.journal.mark_failed(key, "cancelled before it was sent")
@@ -120,8 +128,9 @@ class ClaimBatcher:
             self.batches += 1
             for request in batch:
                 request.done = True
+                request.signal()
             self._flushing = False
-            self._notify()
+            self._kick()
 
 
 _BATCHERS: weakref.WeakKeyDictionary[EnrollJob, ClaimBatcher] = weakref.WeakKeyDictionary()

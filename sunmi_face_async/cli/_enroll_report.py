@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import CUSTOM_SLOTS
 from ._bulkutil import MAX_FAILURE_LINES, exit_code_for
+from ._resume import global_flags
 from ._runtime import State
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def show_report(
 
     counts = report.counts
     failed = report.failures_count
-    advice = _advice(report, journal, check_command)
+    advice = _advice(report, journal, check_command, global_flags(state.flags))
     if state.json_mode:
         data = report.as_dict()
         data["advice"] = advice
@@ -103,10 +104,12 @@ def _where_to_find(journal: Path | None) -> str:
     return f" (--json lists every one; so does sunmi-face journal show {shown})"
 
 
-def _advice(report: EnrollReport, journal: Path | None, check_command: str | None) -> list[str]:
+def _advice(
+    report: EnrollReport, journal: Path | None, check_command: str | None, flags: list[str]
+) -> list[str]:
     from ..bulk import Outcome
 
-    lines = _confirm_advice(report, journal)
+    lines = _confirm_advice(report, journal, flags)
     unknown = report.counts[Outcome.UNKNOWN]
     if not unknown:
         return lines
@@ -141,7 +144,7 @@ def _advice(report: EnrollReport, journal: Path | None, check_command: str | Non
     return lines
 
 
-def _confirm_advice(report: EnrollReport, journal: Path | None) -> list[str]:
+def _confirm_advice(report: EnrollReport, journal: Path | None, flags: list[str]) -> list[str]:
     said, lines = report.confirmation, []
     if said["rejected"]:
         lines.append(
@@ -150,10 +153,11 @@ def _confirm_advice(report: EnrollReport, journal: Path | None) -> list[str]:
             "--resend-rejected."
         )
     if said["unconfirmed"]:
+        # With the global flags this run was given, so it runs as printed (the key file too).
         later = (
-            f"sunmi-face verify {shlex.quote(str(journal.absolute()))}"
+            shlex.join(["sunmi-face", *flags, "verify", str(journal.absolute())])
             if journal is not None
-            else "sunmi-face faces list --group GROUP"
+            else shlex.join(["sunmi-face", *flags, "faces", "list", "--group", "GROUP"])
         )
         lines.append(
             f"{said['unconfirmed']} accepted upload(s) got no confirmation in time: they may "

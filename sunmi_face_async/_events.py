@@ -24,7 +24,15 @@ from ._attempt import Progress
 from ._endpoints import Endpoint
 from .errors import APIError, SunmiError, TransportError, ValidationError
 
-__all__ = ["AttemptHook", "AttemptRecord", "CallWatch", "Signals", "log_attempt", "signals_for"]
+__all__ = [
+    "LOG_ONLY",
+    "AttemptHook",
+    "AttemptRecord",
+    "CallWatch",
+    "Signals",
+    "log_attempt",
+    "signals_for",
+]
 
 logger = logging.getLogger("sunmi_face_async")
 
@@ -81,6 +89,10 @@ class Signals:
         """A :class:`CallWatch` for one call (a context manager: the call's span when
         tracing is on)."""
         return CallWatch(self.hooks, endpoint, self.tracer)
+
+
+#: What a call without hooks or tracer watches when debug logging is on: its log lines.
+LOG_ONLY = Signals((), None)
 
 
 def signals_for(on_attempt: object) -> Signals | None:

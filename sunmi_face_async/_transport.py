@@ -22,7 +22,7 @@ import httpx
 from ._convert import parse_int_text
 from ._deadline import start_budget
 from ._endpoints import Endpoint
-from ._events import CallWatch, Signals, log_attempt
+from ._events import LOG_ONLY, CallWatch, Signals, log_attempt
 from ._lifecycle import LoopHome
 from ._options import bound_attempt
 from ._pools import MAX_RESPONSE_BYTES, Closed, Pools, Reply
@@ -130,13 +130,17 @@ class Transport:
         """Send one call (with retries) and return the envelope's ``data``.
 
         Each attempt is bounded by the pools' total limit, cut to what is left of the call's
-        deadline; see ``RetryPolicy`` for the bound on a whole call. With hooks or tracing
-        the call runs watched (``_events``).
+        deadline; see ``RetryPolicy`` for the bound on a whole call. With hooks, tracing or
+        debug logging the call runs watched (``_events``: an attempt cancelled in flight is
+        reported too).
         """
         self.home.check()
-        if self.signals is None:
-            return await self._attempts(endpoint, params, shop, pic, None)
-        with self.signals.watch(endpoint) as watch:
+        signals = self.signals
+        if signals is None:
+            if not logger.isEnabledFor(logging.DEBUG):
+                return await self._attempts(endpoint, params, shop, pic, None)
+            signals = LOG_ONLY
+        with signals.watch(endpoint) as watch:
             return await self._attempts(endpoint, params, shop, pic, watch)
 
     async def _attempts(

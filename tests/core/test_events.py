@@ -189,3 +189,20 @@ async def test_an_attempt_cancelled_before_it_got_a_connection_is_recorded_not_s
         False,
         "CancelledError",
     )
+
+
+async def test_the_debug_log_shows_an_attempt_cancelled_in_flight(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No hooks and no opentelemetry: the debug line alone tells the cancelled attempt was sent.
+    monkeypatch.setattr("sunmi_face_async._tracing._trace", None)
+    async with (
+        serving(slow_ok(5.0)) as server,
+        AsyncSunmiFace(APP_ID, APP_KEY, sunmi_shop_no=SHOP_NO, base_url=server.base_url()) as c,
+    ):
+        with caplog.at_level(logging.DEBUG, logger="sunmi_face_async"), anyio.move_on_after(0.3):
+            await c.groups.list()
+        assert server.requests == 1
+    lines = [r.getMessage() for r in caplog.records if "attempt=1" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].startswith("POST /face/group/getList attempt=1 http_status=- code=-")

@@ -11,6 +11,7 @@ from ..models import CUSTOM_SLOTS
 from ._bulkutil import MAX_FAILURE_LINES, exit_code_for
 from ._resume import global_flags
 from ._runtime import State
+from ._safe import safe_text
 
 if TYPE_CHECKING:
     from ..bulk import EnrollReport
@@ -91,7 +92,8 @@ def _confirmation_rows(report: EnrollReport) -> dict[str, object]:
 def _list(state: State, word: str, items: list[dict[str, Any]], total: int, where: str) -> None:
     for item in items[:MAX_FAILURE_LINES]:
         reason = item["reason"] or ("may or may not have been applied" if word == "unknown" else "")
-        state.output.info(f"{word}: {item['label']}: {reason}")
+        # One line per item: a newline in a file name or a server's reason stays "\n".
+        state.output.info(f"{word}: {safe_text(item['label'])}: {safe_text(reason)}")
     hidden = total - min(len(items), MAX_FAILURE_LINES)
     if hidden > 0:
         state.output.info(f"… and {hidden} more {word}{where}")

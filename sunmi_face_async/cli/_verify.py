@@ -17,6 +17,7 @@ from ._app import cli, output_options
 from ._exits import EXIT_FAILED, EXIT_OK, CliError
 from ._resume import journal_problem, take_back
 from ._runtime import State, pass_state, run_async
+from ._safe import safe_text
 
 __all__ = ["verify_command"]
 
@@ -71,8 +72,11 @@ def _show(state: State, report: Any) -> int:
         state.output.json(report.as_dict())
         return code
     for item in report.missing[:_SHOWN]:
-        state.output.info(
-            f"missing: {item['label']}: face {item['face_id']} is not in group {item['group_id']}"
+        state.output.info(  # one line per item, whatever the file name holds
+            safe_text(
+                f"missing: {item['label']}: face {item['face_id']} is not in group "
+                f"{item['group_id']}"
+            )
         )
     hidden = len(report.missing) - _SHOWN
     if hidden > 0:

@@ -4,11 +4,13 @@ printed, whatever way the credentials were given."""
 from __future__ import annotations
 
 import shlex
+import sqlite3
 from pathlib import Path
 
+from sunmi_face_async.bulk import record_confirmation
 from sunmi_face_async.testing.pictures import tiny_png
 
-from ._proc import clean_env, fake_server_process, run_env
+from ._proc import clean_env, fake_env, fake_server_process, run_env
 
 
 def test_the_verify_command_printed_for_unconfirmed_items_runs_as_printed(
@@ -41,3 +43,32 @@ def test_the_verify_command_printed_for_unconfirmed_items_runs_as_printed(
     assert checked.returncode == 0, checked.stderr  # the fake refuses nothing: all there
     assert "present" in checked.stdout + checked.stderr
     assert details["app_key"] not in printed
+
+
+def test_a_hostile_push_reason_reaches_the_terminal_escaped(tmp_path: Path) -> None:
+    """The reason a push gives is the platform's (or a forger's with the key) text: a
+    newline in it printed a line of its own, which could pass for the tool's."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "0.png").write_bytes(tiny_png(0))
+    with fake_server_process(tmp_path) as (_, details):
+        env = clean_env(fake_env(details))
+        args = ["enroll", str(photos), "--group", "G", "--create-group", "--journal", "j.sqlite"]
+        assert run_env(args, env, tmp_path).returncode == 0
+        conn = sqlite3.connect(tmp_path / "j.sqlite")
+        (face_id,) = conn.execute("SELECT face_id FROM items").fetchone()
+        conn.close()
+        hostile = "no face\nenroll: all 1 faces confirmed \x1b[2J\u202e"
+        record_confirmation(tmp_path / "j.sqlite", face_id, 6001, hostile)
+        again = ["enroll", str(photos), "--group", "G", "--journal", "j.sqlite", "--resume"]
+        resumed = run_env([*again, "--confirm", "push", "--confirm-wait", "0"], env, tmp_path)
+    assert resumed.returncode == 1
+    out = resumed.stdout + resumed.stderr
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert not any(line.startswith("enroll: all 1 faces") for line in out.splitlines())
+    (said,) = [line for line in out.splitlines() if line.startswith("rejected: ")]
+    assert said.endswith(
+        "rejected by the platform (code 6001): no face\\nenroll: all 1 faces confirmed "
+        "\\x1b[2J\\u202e"
+    )

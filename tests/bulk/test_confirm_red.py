@@ -285,3 +285,32 @@ async def test_verify_of_external_keys_with_a_slash_lists_the_clients_own_store(
     await enroll(client, rows, journal=journal).run()
     report = await verify(client, journal)
     assert (report.present, report.unchecked, report.missing) == (3, 0, [])
+
+
+class _FailingGroups(_ShortGroups):
+    """``client.groups`` whose listing fails on its second page (a listing cut midway)."""
+
+    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("page_num", 1) > 1:
+            raise ConnectionError("the connection dropped on page 2")
+        return await self._real.list_faces(*args, **kwargs)
+
+
+class _Failing(_Short):
+    def __init__(self, client: AsyncSunmiFace) -> None:
+        super().__init__(client)
+        self.groups = _FailingGroups(client.groups)
+
+
+async def test_a_listing_cut_midway_leaves_every_item_of_the_group_unconfirmed(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    rows = _uploads(group_id, 120)  # two pages of 100
+    report = await enroll(
+        _Failing(client), rows, journal=tmp_path / "j.sqlite", confirm="listing", confirm_wait=0
+    ).run()
+    assert len(cloud.faces_in(group_id)) == 120
+    assert report.counts[Outcome.UNCONFIRMED] == 120
+    assert report.counts[Outcome.REJECTED] == report.confirmed == 0
+    (why,) = {i["reason"] for i in report.named(Outcome.UNCONFIRMED)}
+    assert why.startswith(f"could not list group {group_id} to confirm: ")

@@ -314,3 +314,21 @@ async def test_a_listing_cut_midway_leaves_every_item_of_the_group_unconfirmed(
     assert report.counts[Outcome.REJECTED] == report.confirmed == 0
     (why,) = {i["reason"] for i in report.named(Outcome.UNCONFIRMED)}
     assert why.startswith(f"could not list group {group_id} to confirm: ")
+
+
+async def test_pushes_recorded_before_the_uploads_answers_confirm_them(
+    cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
+) -> None:
+    """A push can overtake the upload's answer (or its journal write): the word is kept by
+    face_id and found once the item is done. The fake's ids are sequential, so the test
+    records the words for the next faces before they are even uploaded."""
+    journal = tmp_path / "j.sqlite"
+    rows = _uploads(group_id, 4)
+    await enroll(client, rows[:1], journal=journal).run()
+    (first,) = (int(f.face_id) for f in cloud.faces_in(group_id))
+    for n in range(4):
+        record_confirmation(journal, str(first + n), 6001 if n == 3 else 0, "no face found")
+    with anyio.fail_after(4):  # far less than confirm_wait: every word is already there
+        report = await enroll(client, rows, journal=journal, confirm="push", confirm_wait=30).run()
+    assert {f.face_id for f in cloud.faces_in(group_id)} == {str(first + n) for n in range(4)}
+    assert (report.confirmed, report.counts[Outcome.REJECTED]) == (3, 1)

@@ -6,6 +6,7 @@ takes one as ``options=``); the job reads ``job.options.x`` and keeps no copies.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,6 +55,8 @@ def _optional_positive(
 
 
 def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(value):  # nan < 0 is false: a nan deadline would never come
+        raise ValueError(f"{attribute.name} must be a finite number of seconds: {value!r}")
     if value < 0:
         raise ValueError(f"{attribute.name} cannot be negative")
 

@@ -332,3 +332,11 @@ async def test_pushes_recorded_before_the_uploads_answers_confirm_them(
         report = await enroll(client, rows, journal=journal, confirm="push", confirm_wait=30).run()
     assert {f.face_id for f in cloud.faces_in(group_id)} == {str(first + n) for n in range(4)}
     assert (report.confirmed, report.counts[Outcome.REJECTED]) == (3, 1)
+
+
+@pytest.mark.parametrize("wait", [float("nan"), float("inf")])
+def test_confirm_wait_must_be_a_finite_number_of_seconds(wait: float) -> None:
+    """``nan < 0`` is false: confirm_wait=nan was taken, and a push wait whose deadline is
+    nan never ends (nor does inf)."""
+    with pytest.raises(ValueError, match="confirm_wait must be a finite number of seconds"):
+        enroll(object(), [], confirm="push", confirm_wait=wait, journal="j.sqlite")  # type: ignore[arg-type]

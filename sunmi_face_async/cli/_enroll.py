@@ -8,6 +8,7 @@ reconciles what was in flight.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import shlex
@@ -133,6 +134,7 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option(
     "--confirm-wait",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=30.0,
     show_default=True,
     metavar="S",
@@ -285,6 +287,12 @@ def enroll_command(
         flags = global_flags(state.flags)
         check = shlex.join(["sunmi-face", *flags, "journal", "check", str(journal_path.absolute())])
     return show_report(state, report, journal_path, dry_run=False, check_command=check)
+
+
+def _finite(param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # FloatRange takes nan (nan < 0 is false): it would never end
+        raise click.BadParameter(f"{value} is not a finite number of seconds", param=param)
+    return value
 
 
 def _given_options(**values: Any) -> dict[str, Any]:

@@ -72,3 +72,18 @@ def test_a_hostile_push_reason_reaches_the_terminal_escaped(tmp_path: Path) -> N
         "rejected by the platform (code 6001): no face\\nenroll: all 1 faces confirmed "
         "\\x1b[2J\\u202e"
     )
+
+
+def test_confirm_wait_nan_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "0.png").write_bytes(tiny_png(0))
+    env = clean_env({"SUNMI_APP_ID": "x", "SUNMI_APP_KEY": "y", "SUNMI_SHOP_NO": "1"})
+    env["SUNMI_BASE_URL"] = "http://127.0.0.1:9/openapi"  # nothing listens: nothing is sent
+    args = ["enroll", str(photos), "--group", "G", "--confirm", "push", "--journal", "j.sqlite"]
+    refused = run_env([*args, "--confirm-wait", "nan"], env, tmp_path)
+    assert refused.returncode == 2
+    assert "Invalid value for '--confirm-wait': nan is not a finite number of seconds" in (
+        refused.stderr
+    )
+    assert not (tmp_path / "j.sqlite").exists()

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+import click
 
 from ._exits import EXIT_FAILED, EXIT_OK, CliError
 from ._progress import ProgressDisplay
 from ._runtime import State
 
-__all__ = ["MAX_FAILURE_LINES", "exit_code_for", "progress_for", "read_ids", "show_failures"]
+__all__ = [
+    "MAX_FAILURE_LINES",
+    "exit_code_for",
+    "finite_seconds",
+    "progress_for",
+    "read_ids",
+    "show_failures",
+]
 
 MAX_FAILURE_LINES = 20
+
+
+def finite_seconds(ctx: Any, param: click.Parameter, value: float) -> float:
+    """A click callback: ``FloatRange`` takes nan (``nan < 0`` is false), a wait never ending."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds", param=param)
+    return value
 
 
 def progress_for(state: State, label: str) -> ProgressDisplay:

@@ -8,7 +8,6 @@ reconciles what was in flight.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import re
 import shlex
@@ -21,7 +20,7 @@ import click
 
 from ..models import CUSTOM_SLOTS
 from ._app import cli, output_options
-from ._bulkutil import progress_for
+from ._bulkutil import finite_seconds, progress_for
 from ._enroll_report import show_report
 from ._exits import CliError
 from ._resume import (
@@ -134,7 +133,7 @@ def _counted(entries: Iterator[Any]) -> Iterable[Any]:
 @click.option(
     "--confirm-wait",
     type=click.FloatRange(min=0),
-    callback=lambda ctx, param, value: _finite(param, value),
+    callback=finite_seconds,
     default=30.0,
     show_default=True,
     metavar="S",
@@ -287,12 +286,6 @@ def enroll_command(
         flags = global_flags(state.flags)
         check = shlex.join(["sunmi-face", *flags, "journal", "check", str(journal_path.absolute())])
     return show_report(state, report, journal_path, dry_run=False, check_command=check)
-
-
-def _finite(param: click.Parameter, value: float) -> float:
-    if not math.isfinite(value):  # FloatRange takes nan (nan < 0 is false): it would never end
-        raise click.BadParameter(f"{value} is not a finite number of seconds", param=param)
-    return value
 
 
 def _given_options(**values: Any) -> dict[str, Any]:

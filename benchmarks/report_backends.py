@@ -71,8 +71,8 @@ def layers(results: dict[str, Any]) -> list[str]:
         "Each layer alone: every round times all of them one after the other, and each "
         "keeps its least disturbed round. The retry loop (with the pools' places and cancel "
         "scope, and the call's event and deadline bookkeeping) is `Transport.call` over an "
-        "exchange that answers at once, minus the encoding and envelope parsing it runs, "
-        "taken within each round (median over rounds).",
+        "exchange that answers at once, minus the encoding and envelope parsing it runs "
+        "(each side its least disturbed round).",
         "",
         "| layer | µs / request |",
         "|---|---|",

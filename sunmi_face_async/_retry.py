@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import anyio
 import attrs
 
-__all__ = ["Failure", "RetryPolicy", "next_delay", "parse_retry_after"]
+from .errors import ValidationError
+
+__all__ = ["RETRIES_SWITCH", "Failure", "RetryPolicy", "next_delay", "parse_retry_after"]
+
+#: The environment variable whose value 0 turns every retry off (``RetryPolicy.switched``).
+RETRIES_SWITCH = "SUNMI_RETRIES"
 
 
 class Failure(enum.Enum):
@@ -90,6 +96,19 @@ class RetryPolicy:
     def none(cls) -> RetryPolicy:
         """One attempt, no retry: errors surface at once (for tests and strict callers)."""
         return cls(max_attempts=1)
+
+    def switched(self, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """This policy, or one attempt only when ``SUNMI_RETRIES=0`` is set: the one switch
+        that turns retries off everywhere (every client, and the bulk layer's own tries), for
+        test suites that want each failure at once whichever policy the code chose."""
+        value = (os.environ if environ is None else environ).get(RETRIES_SWITCH, "").strip()
+        if value in ("", "1"):
+            return self
+        if value != "0":
+            raise ValidationError(
+                RETRIES_SWITCH, f"must be 0 (retries off) or 1 (on); got {value!r}"
+            )
+        return self if self.max_attempts == 1 else attrs.evolve(self, max_attempts=1)
 
     def longest_call(self, *, attempt: float, pool_wait: float) -> float:
         """The most seconds a call can take when one attempt takes at most ``attempt`` and

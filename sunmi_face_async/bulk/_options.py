@@ -115,11 +115,11 @@ class EnrollOptions:
     def retry_policy(self) -> RetryPolicy:
         """How an upload the server surely did not apply is tried again: ``max_attempts``
         tries, ``retry_delay`` doubling between them up to 5 s, a ``Retry-After`` hint
-        winning up to 30 s."""
+        winning up to 30 s; one try only when ``SUNMI_RETRIES=0`` is set."""
         return RetryPolicy(
             max_attempts=self.max_attempts,
             backoff_base=self.retry_delay,
             backoff_cap=_MAX_BACKOFF,
             max_retry_after=_MAX_HINT,
             jitter=_exact,
-        )
+        ).switched()

@@ -111,7 +111,7 @@ class SyncOptions:
             backoff_cap=5.0,
             max_retry_after=30.0,
             jitter=_exact,
-        )
+        ).switched()
 
 
 async def sync(

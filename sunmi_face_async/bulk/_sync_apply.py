@@ -25,8 +25,8 @@ from ._pictures import load_picture
 from ._policy import check_upload, customer_values, signal_of, surely_not_applied
 from ._results import BulkEvent, Outcome
 from ._sync_compare import picture_record, stat_of
-from ._sync_journal import SyncJournal
 from ._sync_model import SyncAction, SyncItem, SyncReport
+from ._sync_view import StoreJournal
 from .export import export_faces
 from .manifest import FaceUpload
 
@@ -58,6 +58,7 @@ def refused(item: SyncItem, why: str) -> SyncItem:
     return SyncItem(
         SyncAction.INVALID, item.key, item.group, item.line, item.face_id, error=why,
         outcome=Outcome.INVALID if item.outcome is not None else None,
+        sunmi_shop_no=item.sunmi_shop_no,
     )  # fmt: skip
 
 
@@ -84,7 +85,7 @@ async def check_adds(client: Any, slot: int, items: list[SyncItem]) -> list[Sync
 @attrs.define
 class Applier:
     client: Any
-    journal: SyncJournal
+    journal: StoreJournal
     slot: int
     prune: bool
     retry: RetryPolicy

@@ -38,6 +38,7 @@ from ._journal_file import (
     rollback,
 )
 from ._journal_lock import JournalLock, discard
+from ._sync_records import InFlight, PictureRecord
 
 __all__ = ["InFlight", "PictureRecord", "SyncJournal"]
 
@@ -73,30 +74,6 @@ CREATE TABLE IF NOT EXISTS actions (
     updated_at REAL NOT NULL
 );
 """
-
-
-@attrs.frozen
-class PictureRecord:
-    """The picture sync uploaded for a key: its face, sha256, and the file it came from."""
-
-    face_id: str
-    group_id: str
-    sha256: str
-    path: str | None = None
-    size: int | None = None
-    mtime_ns: int | None = None
-
-
-@attrs.frozen
-class InFlight:
-    """An action a run recorded before its request, not recorded done: outcome unknown."""
-
-    key: str
-    action: str
-    face_id: str | None
-    group_id: str | None
-    sha256: str | None
-    updated_at: float
 
 
 class SyncJournal:
@@ -273,18 +250,23 @@ class SyncJournal:
     # -- the write-ahead life of one action ----------------------------------------------------
 
     async def begin(
-        self, key: str, action: str, face_id: str | None, group_id: str | None, sha: str | None
+        self,
+        key: str,
+        action: str,
+        face_id: str | None,
+        group_id: str | None,
+        sha: str | None,
+        prefix: str = "",
     ) -> None:
-        """Record ``action`` on ``key`` in flight: call before its request goes out."""
+        """Record ``action`` on ``key`` in flight (``prefix``: its store's, ``S2/``)."""
         run, now = self.run_id, time.time()
 
         def write(conn: sqlite3.Connection) -> None:
-            # An old face a replace still must delete keeps its own row (by face id): a new
-            # action on the key must not overwrite that duty.
+            # An old face a replace must delete keeps its row (by face id, in its store).
             conn.execute(
-                "UPDATE OR REPLACE actions SET key = 'delete:' || face_id"
+                "UPDATE OR REPLACE actions SET key = ? || 'delete:' || face_id"
                 " WHERE key = ? AND action = 'delete_old' AND face_id IS NOT NULL",
-                (key,),
+                (prefix, key),
             )
             conn.execute(
                 "INSERT OR REPLACE INTO actions (key, action, status, face_id, group_id, sha256,"

@@ -40,6 +40,8 @@ class SyncAction(str, enum.Enum):
     DUPLICATE = "duplicate"
     #: A manifest row sync cannot use (bad row, no external key, key repeated).
     INVALID = "invalid"
+    #: A row of a store that could not be listed: nothing planned, the row ends FAILED.
+    UNPLANNED = "unplanned"
 
 
 #: The keys of ``SyncReport.counts`` (and of the plan's JSON), in their printed order.
@@ -52,7 +54,8 @@ class SyncItem:
     duplicate: the group it is removed from); ``face_id`` the face acted on (None for an
     add); ``source_group`` the group a move or replace takes the face from; ``changes``
     the fields that differ (``picture`` for a replace). After applying, ``outcome``,
-    ``new_face_id`` and ``error`` say how it ended."""
+    ``new_face_id`` and ``error`` say how it ended. ``sunmi_shop_no``: the item's store,
+    in a sync whose manifest names another store than the client's (else None)."""
 
     action: SyncAction
     key: str
@@ -65,6 +68,7 @@ class SyncItem:
     outcome: Outcome | None = None
     new_face_id: str | None = None
     error: str | None = None
+    sunmi_shop_no: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: action, key, group and manifest line, then what else is known."""
@@ -74,6 +78,8 @@ class SyncItem:
             "group": self.group,
             "line": self.line,
         }
+        if self.sunmi_shop_no is not None:
+            out["sunmi_shop_no"] = self.sunmi_shop_no
         if self.face_id is not None:
             out["face_id"] = self.face_id
         if self.source_group is not None and self.source_group != self.group:
@@ -97,6 +103,8 @@ class SyncReport:
     plan_only: bool = False
     counts: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(COUNTED, 0))
     invalid: int = 0
+    #: Rows of a store that could not be listed (each ends FAILED with the cause).
+    unplanned: int = 0
     items: list[SyncItem] = attrs.field(factory=list)
     #: Items not ours (``shard``): neither counted nor listed.
     other_shards: int = 0
@@ -107,14 +115,42 @@ class SyncReport:
     pages: int = 0
     elapsed: float = 0.0
     cancelled: bool = False
+    #: Per store (``sunmi_shop_no``; ``""``: the client's own): its counts, ``invalid``,
+    #: ``unplanned``, ``outcomes``, ``writes`` and ``pages`` (as ``tally`` gives them).
+    by_store: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     def count(self, action: SyncAction) -> None:
         if action is SyncAction.INVALID:
             self.invalid += 1
+        elif action is SyncAction.UNPLANNED:
+            self.unplanned += 1
         elif action is SyncAction.DUPLICATE:
             self.counts["duplicates"] += 1
         else:
             self.counts[action.value] += 1
+
+    def tally(self) -> dict[str, Any]:
+        """This report's counts, outcomes and requests (one store's entry of ``by_store``)."""
+        return {
+            **{k: self.counts[k] for k in COUNTED},
+            "invalid": self.invalid,
+            "unplanned": self.unplanned,
+            "outcomes": dict(self.outcomes),
+            "writes": dict(self.writes),
+            "pages": self.pages,
+        }
+
+    def absorb(self, shop: str, part: SyncReport) -> None:
+        """Add the report of store ``shop`` (its items were listed here as they ended)."""
+        for k in COUNTED:
+            self.counts[k] += part.counts[k]
+        self.invalid += part.invalid
+        self.unplanned += part.unplanned
+        self.other_shards += part.other_shards
+        self.outcomes.update(part.outcomes)
+        self.writes.update(part.writes)
+        self.pages += part.pages
+        self.by_store[shop] = part.tally()
 
     @property
     def changes(self) -> int:
@@ -125,7 +161,7 @@ class SyncReport:
     def ok(self) -> bool:
         """Applied (or planned) with no failed, unknown or invalid item."""
         bad = self.outcomes["failed"] + self.outcomes["unknown"]
-        return not self.cancelled and bad == 0 and self.invalid == 0
+        return not self.cancelled and bad == 0 and self.invalid == 0 and self.unplanned == 0
 
     def plan_dict(self) -> dict[str, Any]:
         """``{"add": n, "update": n, "move": n, "delete": n, "replace": n, "unchanged": n,
@@ -143,4 +179,6 @@ class SyncReport:
             "pages": self.pages,
             "elapsed_s": round(self.elapsed, 3),
             "cancelled": self.cancelled,
+            "unplanned": self.unplanned,
+            "by_store": {shop: dict(tally) for shop, tally in self.by_store.items()},
         }

@@ -26,9 +26,10 @@ from ._engine import _aiter_items
 from ._policy import customer_values, in_shard
 from ._results import BulkEvent
 from ._sync_compare import differences, picture_changed, picture_record
-from ._sync_journal import InFlight, PictureRecord, SyncJournal
+from ._sync_journal import InFlight, PictureRecord
 from ._sync_model import SyncAction, SyncItem
 from ._sync_store import ServerFace, StoreIndex
+from ._sync_view import StoreJournal
 from .manifest import FaceUpload, ManifestError
 
 __all__ = ["Planner"]
@@ -42,7 +43,7 @@ class Planner:
     """Plans one sync run (see the module docstring)."""
 
     index: StoreIndex
-    journal: SyncJournal
+    journal: StoreJournal
     slot: int
     shard: tuple[int, int] | None
     targets: set[str]
@@ -52,6 +53,8 @@ class Planner:
     #: The store's group ids by name, and the client's store (rows may name either).
     names: dict[str, str] = attrs.field(factory=dict)
     store: str | None = None
+    #: How messages name the store ("this store", or "store 'S2'" in a chain).
+    where: str = "this store"
     #: A plan only: nothing is written, not even to the journal.
     dry: bool = False
     #: Checks a chunk's adds and replaces as the apply will (a plan only: the apply checks
@@ -206,7 +209,7 @@ class Planner:
         self.seen[key] = entry.line
         if entry.group_id not in self.index.groups:
             self.index.by_key.pop(key, None)  # named by the manifest: never pruned
-            why = f"group_id {entry.group_id!r} is not a group of this store"
+            why = f"group_id {entry.group_id!r} is not a group of {self.where}"
             items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
             return None
         try:
@@ -221,18 +224,15 @@ class Planner:
 
     def _placed(self, entry: FaceUpload) -> FaceUpload | str:
         """The row with its group's id (a ``group`` name looked up in this store), or why it
-        cannot be placed: sync covers one store, the client's."""
+        cannot be placed (each store is planned on its own: a row of another is a bug)."""
         shop = entry.sunmi_shop_no
         if shop and shop != self.store:
-            return (
-                f"sunmi_shop_no {shop!r} is another store: one sync covers the client's store"
-                f" ({self.store or 'unknown'}); run one sync per store"
-            )
+            return f"sunmi_shop_no {shop!r} is not the store planned ({self.store})"
         if entry.group_id or not entry.group:
             return entry
         found = self.names.get(entry.group)
         if found is None:
-            return f"group {entry.group!r}: no group of this store has that name"
+            return f"group {entry.group!r}: no group of {self.where} has that name"
         return attrs.evolve(entry, group_id=found)
 
     def _decide(

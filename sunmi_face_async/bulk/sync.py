@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -31,15 +31,13 @@ import attrs
 
 from .. import RetryPolicy
 from ..models import CUSTOM_SLOTS
-from ._engine import BulkMap
 from ._policy import default_settle, job_identity
 from ._ratelimit import RateLimiter
 from ._results import BulkEvent
-from ._sync_apply import Applier, check_adds
 from ._sync_journal import SyncJournal
+from ._sync_lane import Lane
 from ._sync_model import SyncAction, SyncItem, SyncReport
-from ._sync_plan import Planner
-from ._sync_store import list_store
+from ._sync_view import RowSpill, StoreJournal, split_by_store, store_prefix
 from .manifest import FaceUpload, ManifestError
 
 __all__ = ["SyncAction", "SyncItem", "SyncJournal", "SyncOptions", "SyncReport", "sync"]
@@ -57,6 +55,13 @@ def _required_slot(instance: object, attribute: attrs.Attribute[int], value: int
 def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value < 1:
         raise ValueError(f"{attribute.name} must be at least 1")
+
+
+def _none_or_at_least_one(
+    instance: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    if value is not None:
+        _at_least_one(instance, attribute, value)  # type: ignore[arg-type]
 
 
 def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -88,6 +93,8 @@ class SyncOptions:
     journal: str | os.PathLike[str] | SyncJournal | None = None
     resume: bool | None = None
     concurrency: int = attrs.field(default=16, validator=_at_least_one)
+    #: At most this many requests in flight per store (None: ``concurrency``).
+    per_store_concurrency: int | None = attrs.field(default=None, validator=_none_or_at_least_one)
     rate: float | None = None
     shard: tuple[int, int] | None = attrs.field(default=None, validator=_shard)
     settle: float | None = None
@@ -127,6 +134,7 @@ async def sync(
     journal: str | os.PathLike[str] | SyncJournal | None = None,
     resume: bool | None = None,
     concurrency: int = 16,
+    per_store_concurrency: int | None = None,
     rate: float | None = None,
     shard: tuple[int, int] | None = None,
     settle: float | None = None,
@@ -242,8 +250,6 @@ class _Run:
         """An item's end: counted by outcome, listed (without its manifest row) if it changes
         something, handed to ``on_item``."""
         report, opts = self.report, self.options
-        if item.outcome is not None:
-            report.outcomes[item.outcome.value] += 1
         if item.action is not SyncAction.UNCHANGED:
             room = opts.max_listed is None or len(report.items) < opts.max_listed
             if room:
@@ -254,82 +260,76 @@ class _Run:
     async def _run(
         self, journal: SyncJournal, items: Iterable[Entry] | AsyncIterable[Entry]
     ) -> None:
-        opts, report = self.options, self.report
+        opts = self.options
+        own = _store_of(self.client)
+        spills, unplaced = await split_by_store(items, own)
+        try:
+            shops = list(spills)
+            if "" not in spills and (not shops or opts.groups):
+                shops.insert(0, "")  # the client's store: its groups are named, or no row is
+            await self._settle(journal)
+            await self._lanes(journal, shops, spills, unplaced)
+        finally:
+            for spill in spills.values():
+                spill.close()
+
+    async def _settle(self, journal: SyncJournal) -> None:
+        """An earlier run died with requests on the wire: let them land before listing."""
+        opts = self.options
         left = await anyio.to_thread.run_sync(journal.in_flight)
         wait = max((row.updated_at for row in left), default=0.0) + self.settle - time.time()
         if left and wait > 0 and not opts.plan_only:
-            # An earlier run died with requests on the wire: let them land before listing.
             if opts.on_event is not None:
                 said = f"{len(left)} action(s) an earlier run left in flight: waiting {wait:.0f} s"
                 opts.on_event(BulkEvent("sync", detail=f"{said} for them to land"))
             await anyio.sleep(wait)
-        listed = await self.client.groups.list()
-        groups = [g.group_id for g in listed]
-        index = await list_store(
-            self.client, groups, opts.external_key_slot, concurrency=opts.concurrency
-        )
-        report.pages = index.pages
-        planner = Planner(
-            index,
-            journal,
-            opts.external_key_slot,
-            opts.shard,
-            set(opts.groups),
-            opts.prune,
-            opts.replace_pictures,
-            opts.on_event,
-            dry=opts.plan_only,
-            names={g.name: g.group_id for g in listed},
-            store=_store_of(self.client),
-            check=functools.partial(check_adds, self.client, opts.external_key_slot)
-            if opts.plan_only
-            else None,
-        )
-        await planner.settle_in_flight(left)
 
-        async def counted() -> AsyncGenerator[SyncItem, None]:
-            async for item in planner.plan(items):
-                report.count(item.action)
-                if item.action is SyncAction.UNCHANGED or opts.plan_only:
-                    self._keep(item)
-                else:
-                    yield item
+    def _client_of(self, shop: str) -> Any:
+        if not shop:
+            return self.client
+        with_shop = getattr(self.client, "with_shop", None)
+        if with_shop is None:
+            raise ValueError("this client cannot address other stores (no with_shop)")
+        return with_shop(sunmi_shop_no=shop)
 
-        if opts.plan_only:
-            async for _ in counted():
-                pass
-        else:
-            await self._apply(journal, counted())
-        report.other_shards = planner.not_ours
-
-    async def _apply(self, journal: SyncJournal, planned: AsyncGenerator[SyncItem, None]) -> None:
-        opts = self.options
-        applier = Applier(
-            self.client,
-            journal,
-            opts.external_key_slot,
-            opts.prune,
-            opts.retry_policy,
-            self.report,
-            self.settle,
-            opts.on_event,
-        )
+    async def _lanes(
+        self, journal: SyncJournal, shops: list[str], spills: dict[str, RowSpill], unplaced: int
+    ) -> None:
+        """One lane per store; a chain's run side by side (see ``_sync_lane``)."""
+        opts, own = self.options, _store_of(self.client)
+        chain = any(shops)
+        lane_width = min(opts.concurrency, opts.per_store_concurrency or opts.concurrency)
+        overall = anyio.CapacityLimiter(opts.concurrency)
+        # Stores listed at once: as many as their pages in flight fit in the concurrency.
+        listing = anyio.CapacityLimiter(max(1, opts.concurrency // lane_width))
         limiter = RateLimiter(opts.rate, 1) if opts.rate else None
-        engine: BulkMap[SyncItem, SyncItem] = BulkMap(
-            planned,
-            applier.apply,
-            concurrency=opts.concurrency,
-            slot_per_call=False,
-            limiter=limiter,
-        )
-        applier.engine = engine
-        async with engine as results:
-            async for item in results:
-                self._keep(item)
-        for _ in range(opts.reconcile_rounds):
-            if not applier.unknown_adds:
-                break
-            for item in await applier.reconcile():
-                self._keep(item)
-        for item in applier.give_up():
-            self._keep(item)
+        prefixes = [store_prefix(shop) for shop in shops]
+        lanes = [
+            Lane(
+                shop,
+                shop or own,
+                functools.partial(self._client_of, shop),
+                StoreJournal(journal, store_prefix(shop), prefixes),
+                opts,
+                self.settle,
+                self._keep,
+                lane_width,
+                overall,
+                listing,
+                limiter,
+                held=unplaced if shop else 0,
+                label=(shop or own) if chain else None,
+                chain=chain,
+            )
+            for shop in shops
+        ]
+        try:
+            if len(lanes) == 1:
+                await lanes[0].run(spills.get(shops[0], ()))
+            else:
+                async with anyio.create_task_group() as group:
+                    for lane in lanes:
+                        group.start_soon(lane.run, spills.get(lane.shop, ()))
+        finally:
+            for lane in lanes:
+                self.report.absorb(lane.shop, lane.report)

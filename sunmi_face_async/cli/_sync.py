@@ -79,6 +79,7 @@ class _Command:
     shard: tuple[int, int] | None
     concurrency: int
     journal: Path
+    per_store_concurrency: int | None = None
 
     def argv(self, state: State, *, plan: bool = False, resume: bool = False) -> str:
         args = ["sunmi-face", *global_flags(state.flags), "sync", os.path.abspath(self.source)]
@@ -90,6 +91,8 @@ class _Command:
         if self.shard is not None:
             args += ["--shard", f"{self.shard[0]}/{self.shard[1]}"]
         args += ["--concurrency", str(self.concurrency)]
+        if self.per_store_concurrency is not None:
+            args += ["--per-store-concurrency", str(self.per_store_concurrency)]
         args += ["--journal", os.path.abspath(self.journal)]
         args += ["--resume"] if resume else []
         args += ["--plan"] if plan else []
@@ -120,6 +123,11 @@ class _Command:
 @click.option("--resume", is_flag=True, help="Insist on the journal of an earlier run.")
 @shard_options
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option(
+    "--per-store-concurrency",
+    type=click.IntRange(1, 256),
+    help="Rows naming their store (sunmi_shop_no): at most this many requests of one store.",
+)
 @output_options
 @pass_state
 def sync_command(
@@ -135,6 +143,7 @@ def sync_command(
     shard: str | None,
     shards: int | None,
     concurrency: int,
+    per_store_concurrency: int | None,
 ) -> int:
     """Make the store's groups match MANIFEST (a folder, a .csv or a .jsonl), by external key.
 
@@ -142,7 +151,8 @@ def sync_command(
     other groups of the store, replaces faces whose picture changed since sync uploaded it
     (new face first, then the old one deleted), and with --prune deletes faces of the target
     groups whose key MANIFEST does not hold (and extra faces sharing a key). Running it
-    again right after changes nothing and sends no write.
+    again right after changes nothing and sends no write. Rows naming their store
+    (sunmi_shop_no, with the group by name) sync each store of a chain in one job.
 
     \b
     Examples:
@@ -170,7 +180,7 @@ def sync_command(
                 path.parent.mkdir(parents=True, exist_ok=True)
             command = _Command(
                 manifest, group_id, external_key_slot, prune, replace_pictures,
-                shard_spec, concurrency, path,
+                shard_spec, concurrency, path, per_store_concurrency,
             )  # fmt: skip
             again = command.argv(state, resume=True)
             if not plan_only:
@@ -193,6 +203,7 @@ def sync_command(
                     resume=True if resume else None,
                     shard=shard_spec,
                     concurrency=concurrency,
+                    per_store_concurrency=per_store_concurrency,
                     job={"source": source, "group": group_id},
                     run_settings={"manifest": digest},
                     max_listed=None,
@@ -235,9 +246,13 @@ def _show(state: State, report: SyncReport, command: _Command) -> int:
     else:
         counts = ", ".join(f"{k} {v}" for k, v in report.counts.items())
         out.result(f"{'plan' if report.plan_only else 'synced'}: {counts}")
-        rows = [_row(item.as_dict()) for item in report.items[:_MAX_LINES]]
+        chain = any(report.by_store)  # the manifest names another store than the client's
+        for shop, tally in report.by_store.items() if chain else ():
+            out.result(f"  store {shop or '(the client)'}: {_tally(tally)}")
+        rows = [_row(item.as_dict(), chain) for item in report.items[:_MAX_LINES]]
         if rows:
-            out.table(("action", "key", "group", "line", "face id", "details"), rows)
+            head = ("action", "key", "group", "line", "face id", "details")
+            out.table(("store", *head) if chain else head, rows)
         if len(report.items) > _MAX_LINES:
             out.info(f"… and {len(report.items) - _MAX_LINES} more items (see --json)")
     for item in report.items:
@@ -264,7 +279,14 @@ def _show(state: State, report: SyncReport, command: _Command) -> int:
     return exit_code_for(0 if report.ok else 1)
 
 
-def _row(item: dict[str, Any]) -> list[str]:
+def _tally(tally: dict[str, Any]) -> str:
+    """One store's counts (those not zero) and outcomes, for the summary."""
+    said = [f"{k} {v}" for k, v in tally.items() if isinstance(v, int) and v and k != "pages"]
+    said += [f"{k} {v}" for k, v in sorted(tally["outcomes"].items())]
+    return ", ".join(said) or "nothing"
+
+
+def _row(item: dict[str, Any], chain: bool = False) -> list[str]:
     details = ", ".join(item.get("changes", []))
     if "from_group" in item:
         details = f"from group {item['from_group']}" + (f"; {details}" if details else "")
@@ -274,4 +296,5 @@ def _row(item: dict[str, Any]) -> list[str]:
     face = item.get("face_id") or item.get("new_face_id", "")
     if "new_face_id" in item and "face_id" in item:  # a replace: the old face, then the new
         face = f"{item['face_id']} -> {item['new_face_id']}"
-    return [item["action"], item["key"], str(item["group"] or ""), line, face, details]
+    row = [item["action"], item["key"], str(item["group"] or ""), line, face, details]
+    return [str(item.get("sunmi_shop_no") or ""), *row] if chain else row

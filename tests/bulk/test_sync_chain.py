@@ -3,7 +3,11 @@ its own, applied side by side, journaled per store, pruned per store, reported b
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -11,10 +15,11 @@ import anyio
 import pytest
 
 from sunmi_face_async.bulk import FaceUpload, ManifestError, Outcome, SyncAction, sync
-from sunmi_face_async.bulk._sync_journal import SyncJournal
+from sunmi_face_async.bulk._sync_journal import PictureRecord, SyncJournal
 from sunmi_face_async.bulk._sync_view import StoreJournal
 from sunmi_face_async.errors import ShopNotFoundError
-from sunmi_face_async.testing import FakeSunmiCloud
+from sunmi_face_async.testing import FakeCloudServer, FakeSunmiCloud
+from sunmi_face_async.testing.pictures import tiny_png
 
 from .conftest import picture
 
@@ -207,5 +212,87 @@ def test_a_store_sees_only_its_own_actions_in_flight(tmp_path: Path) -> None:
             ("k0", "g2"),
             ("x/y", "g2"),
         ]
+    finally:
+        journal.close()
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("sunmi-face")), *args]
+    return subprocess.run(
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+async def test_the_cli_syncs_a_three_store_manifest_over_http_and_prints_each_store(
+    tmp_path: Path,
+) -> None:
+    async with FakeCloudServer(seed=26) as server:
+        stores = (server.shop_no, "S2", "S3")
+        ids = {}
+        for shop in stores:
+            async with server.client(sunmi_shop_no=shop) as client:
+                made = await client.groups.create("VIP", customer_keys=["ext"])
+                ids[shop] = made.group_id
+        path = tmp_path / "chain.jsonl"
+        lines = []
+        for n, shop in ((n, shop) for n in range(2) for shop in stores):
+            (tmp_path / f"{shop}-{n}.png").write_bytes(tiny_png(10 * stores.index(shop) + n))
+            row = {"sunmi_shop_no": shop, "group": "VIP", "picture": f"{shop}-{n}.png"}
+            lines.append(json.dumps({**row, "external_key": f"k{n}", "name": f"{shop} {n}"}))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUNMI_")}
+        env.update(
+            SUNMI_APP_ID=server.app_id,
+            SUNMI_APP_KEY=server.app_key,
+            SUNMI_SHOP_NO=server.shop_no,
+            SUNMI_BASE_URL=server.base_url,
+        )
+        base = ["sync", str(path), "--external-key-slot", "1", "--per-store-concurrency", "2"]
+        plan = await anyio.to_thread.run_sync(_cli, [*base, "--plan", "--json"], env, tmp_path)
+        assert plan.returncode == 0, plan.stderr
+        items = json.loads(plan.stdout)["items"]
+        assert Counter(i["sunmi_shop_no"] for i in items) == {shop: 2 for shop in stores}
+        done = await anyio.to_thread.run_sync(_cli, base, env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "store (the client): add 2, done 2" in done.stdout
+        assert "store S2: add 2, done 2" in done.stdout
+        assert "store S3: add 2, done 2" in done.stdout
+        again = await anyio.to_thread.run_sync(_cli, [*base, "--json"], env, tmp_path)
+        assert again.returncode == 0, again.stderr
+        report = json.loads(again.stdout)
+        assert report["writes"] == {}
+        assert {s: t["unchanged"] for s, t in report["by_store"].items()} == {
+            "": 2,
+            "S2": 2,
+            "S3": 2,
+        }
+        for shop in stores:
+            async with server.client(sunmi_shop_no=shop) as client:
+                faces = [f async for f in client.groups.iter_faces(ids[shop])]
+            assert sorted(f.customer_value(1) for f in faces) == ["k0", "k1"]
+
+
+def test_a_replaced_face_still_to_delete_stays_with_its_store_when_its_key_acts_again(
+    tmp_path: Path,
+) -> None:
+    """The duty to delete a replace's old face moves to its own row when the key acts
+    again: in its store's share of the journal, never the client's own store's."""
+    journal = SyncJournal(tmp_path / "j.sqlite")
+    journal.open({"store": OWN}, None, record_run=True)
+    two = StoreJournal(journal, "S2/", ["", "S2/"])
+    own = StoreJournal(journal, "", ["", "S2/"])
+    try:
+
+        async def record() -> None:
+            await two.begin("k0", "replace", "old-1", "g2", "a" * 64)
+            await two.uploaded("k0", PictureRecord("new-1", "g2", "a" * 64), finished=False)
+            await two.begin("k0", "update", "new-1", "g2", None)
+
+        anyio.run(record)
+        assert sorted((r.key, r.action, r.face_id) for r in two.in_flight()) == [
+            ("delete:old-1", "delete_old", "old-1"),
+            ("k0", "update", "new-1"),
+        ]
+        assert own.in_flight() == []
     finally:
         journal.close()

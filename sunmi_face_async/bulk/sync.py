@@ -15,6 +15,9 @@ its request, a journal belongs to one job (another is refused naming the differe
 add whose outcome is unknown is reconciled by listing its group for the key, and a run
 killed at any point is finished by the next run, which re-plans from the server and so
 finds what landed. A sync right after a complete one plans nothing and sends no write.
+
+Rows naming another store (``sunmi_shop_no``) sync that store too: each store is listed,
+planned and applied on its own (``_sync_lane``), its journal keys prefixed (``S2/key``).
 """
 
 from __future__ import annotations
@@ -169,6 +172,12 @@ async def sync(
     (``JournalMismatchError`` naming each difference). An earlier run's actions in flight are
     re-planned only ``settle`` seconds after they were sent (default: the client's timeout
     plus 5 s), so an add still on the wire lands before the groups are listed.
+
+    Rows naming their store (``sunmi_shop_no``, a row naming none: the client's) sync each
+    store through ``client.with_shop``: planned from its own listing, pruned only in the
+    stores named (not one with an unreadable row), at most ``per_store_concurrency``
+    requests of one store in flight. A store that cannot be listed ends its rows FAILED
+    (``UNPLANNED``) while the others apply; ``SyncReport.by_store`` breaks the report down.
     """
     # The keywords above are exactly the fields of SyncOptions (a test holds them equal).
     keywords = {name: value for name, value in locals().items() if name in _DEFAULTS}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -296,3 +297,72 @@ def test_a_replaced_face_still_to_delete_stays_with_its_store_when_its_key_acts_
         assert own.in_flight() == []
     finally:
         journal.close()
+
+
+class _Died(BaseException):
+    """Stands for the process being killed."""
+
+
+class _Dying:
+    """A client (and its ``with_shop`` clients) whose process "dies" right after the
+    ``after``-th add landed on the server, before sync hears of it."""
+
+    def __init__(self, client: Any, landed: list[int], after: int) -> None:
+        self._client, self._landed, self._after = client, landed, after
+
+    def with_shop(self, **kwargs: Any) -> _Dying:
+        return _Dying(self._client.with_shop(**kwargs), self._landed, self._after)
+
+    @property
+    def faces(self) -> Any:
+        real, landed, after = self._client.faces, self._landed, self._after
+
+        class Faces:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            async def add(self, *args: Any, **kwargs: Any) -> Any:
+                face_id = await real.add(*args, **kwargs)
+                landed.append(1)
+                if len(landed) >= after:
+                    raise _Died
+                return face_id
+
+        return Faces()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _contains(exc: BaseException, kind: type[BaseException]) -> bool:
+    inner = getattr(exc, "exceptions", ())
+    return isinstance(exc, kind) or any(_contains(e, kind) for e in inner)
+
+
+async def test_a_chain_sync_killed_midway_converges_with_no_duplicate_key(
+    tmp_path: Path,
+) -> None:
+    cloud = FakeSunmiCloud(seed=27, shop_no=OWN, shops=STORES)
+    ids = await groups(cloud)
+    journal = tmp_path / "sync.sqlite"
+    manifest = rows(tmp_path, STORES, 3)
+    landed: list[int] = []
+    async with cloud.client() as client:
+        died: BaseException | None = None
+        try:
+            await sync(
+                _Dying(client, landed, 5), manifest, external_key_slot=SLOT, journal=journal,
+                settle=0, concurrency=2,
+            )  # fmt: skip
+        except BaseException as exc:
+            died = exc
+        assert died is not None
+        assert _contains(died, _Died)
+        on_server = sum(len(cloud.faces_in(ids[s], s)) for s in STORES)
+        assert on_server == len(landed) >= 5  # the stores ran side by side
+        cloud.reset_stats()
+        report = await sync(client, manifest, external_key_slot=SLOT, journal=journal, settle=0)
+    assert report.ok, report.as_dict()
+    assert cloud.stats.requests_by_endpoint["/face/add"] == 9 - len(landed)  # landed: adopted
+    for shop in STORES:
+        assert keys_in(cloud, ids[shop], shop) == Counter({"k0": 1, "k1": 1, "k2": 1})

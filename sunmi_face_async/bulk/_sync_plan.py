@@ -74,6 +74,8 @@ class Planner:
     #: Manifest rows that could not be read or carry no key: their keys are unknown, so
     #: nothing is pruned.
     unreadable: int = 0
+    #: Keys an invalid row names: never pruned (a valid row of the key is still planned).
+    held: set[str] = attrs.field(factory=set)
 
     # -- what an earlier run left in flight ---------------------------------------------------
 
@@ -179,13 +181,13 @@ class Planner:
             # Surely a typo for the bare key: planned as is, it would add a second face and
             # prune the one the manifest means. Both spellings are held from prune.
             for spelling in (key, key.strip()):
-                self.index.by_key.pop(spelling, None)
+                self.held.add(spelling)
             why = f"external_key {key!r} has leading or trailing whitespace"
             items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
             return None
         placed = self._placed(entry)
         if isinstance(placed, str):
-            self.index.by_key.pop(key, None)  # named by the manifest: never pruned
+            self.held.add(key)  # named by the manifest: never pruned
             items.append(
                 SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=placed)
             )
@@ -208,14 +210,14 @@ class Planner:
             return None
         self.seen[key] = entry.line
         if entry.group_id not in self.index.groups:
-            self.index.by_key.pop(key, None)  # named by the manifest: never pruned
+            self.held.add(key)  # named by the manifest: never pruned
             why = f"group_id {entry.group_id!r} is not a group of {self.where}"
             items.append(SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=why))
             return None
         try:
             values = customer_values(entry, self.slot)
         except ValidationError as exc:
-            self.index.by_key.pop(key, None)
+            self.held.add(key)
             items.append(
                 SyncItem(SyncAction.INVALID, key, entry.group_id, entry.line, error=str(exc))
             )
@@ -357,7 +359,7 @@ class Planner:
             why = "the manifest holds no row (prune would empty the target groups)"
             self._event(None, f"not pruning: {why}")
         for key, faces in self.index.by_key.items():
-            if not in_shard(key, self.shard):
+            if key in self.held or not in_shard(key, self.shard):
                 continue
             mine = [f for f in faces if f.group_id in self.targets]
             for n, face in enumerate(mine):

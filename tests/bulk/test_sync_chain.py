@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 
 from sunmi_face_async.bulk import FaceUpload, ManifestError, Outcome, SyncAction, sync
@@ -366,3 +367,26 @@ async def test_a_chain_sync_killed_midway_converges_with_no_duplicate_key(
     assert cloud.stats.requests_by_endpoint["/face/add"] == 9 - len(landed)  # landed: adopted
     for shop in STORES:
         assert keys_in(cloud, ids[shop], shop) == Counter({"k0": 1, "k1": 1, "k2": 1})
+
+
+async def test_an_invalid_row_naming_a_key_does_not_hide_its_face_from_a_valid_row(
+    tmp_path: Path,
+) -> None:
+    """A row refused for its key's spelling or its group, read before the valid row of the
+    same key, held that key's face out of the plan: the valid row was planned as an add, a
+    second face with the key."""
+    cloud = FakeSunmiCloud(seed=28, shop_no=OWN, shops=STORES)
+    ids = await groups(cloud, ("S1",))
+    good = rows(tmp_path, ("S1",), 1)[0]
+    async with cloud.client() as client:
+        await sync(client, [good], external_key_slot=SLOT)
+        cloud.reset_stats()
+        spelled = FaceUpload(group_id="", group="VIP", pic=good.pic, external_key="k0 ", line=1)
+        elsewhere = FaceUpload(group_id="", group="nope", pic=good.pic, external_key="k0", line=2)
+        again = attrs.evolve(good, line=3)
+        report = await sync(client, [spelled, elsewhere, again], external_key_slot=SLOT, prune=True)
+    assert writes(cloud) == {}
+    assert report.counts["add"] == 0
+    assert report.counts["unchanged"] == 1
+    assert report.invalid == 2
+    assert keys_in(cloud, ids["S1"], "S1") == Counter({"k0": 1})

@@ -267,7 +267,7 @@ def _show(state: State, report: SyncReport, command: _Command) -> int:
     if report.plan_only:
         if report.changes:
             out.info(f"to apply this plan run: {command.argv(state)}")
-        return exit_code_for(report.invalid)
+        return exit_code_for(report.invalid + report.unplanned)
     if report.writes:
         sent = ", ".join(f"{k} {v}" for k, v in sorted(report.writes.items()))
         out.info(f"write requests: {sent}; listing pages: {report.pages}")

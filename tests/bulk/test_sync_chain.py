@@ -228,7 +228,7 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
 async def test_the_cli_syncs_a_three_store_manifest_over_http_and_prints_each_store(
     tmp_path: Path,
 ) -> None:
-    async with FakeCloudServer(seed=26) as server:
+    async with FakeCloudServer(seed=26, known_shop=["S2", "S3"]) as server:
         stores = (server.shop_no, "S2", "S3")
         ids = {}
         for shop in stores:
@@ -237,8 +237,9 @@ async def test_the_cli_syncs_a_three_store_manifest_over_http_and_prints_each_st
                 ids[shop] = made.group_id
         path = tmp_path / "chain.jsonl"
         lines = []
-        for n, shop in ((n, shop) for n in range(2) for shop in stores):
-            (tmp_path / f"{shop}-{n}.png").write_bytes(tiny_png(10 * stores.index(shop) + n))
+        # S9: a store the account does not have (its rows fail, the others are synced)
+        for n, shop in ((n, shop) for n in range(2) for shop in (*stores, "S9")):
+            (tmp_path / f"{shop}-{n}.png").write_bytes(tiny_png(10 * len(shop) + n))
             row = {"sunmi_shop_no": shop, "group": "VIP", "picture": f"{shop}-{n}.png"}
             lines.append(json.dumps({**row, "external_key": f"k{n}", "name": f"{shop} {n}"}))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -251,23 +252,28 @@ async def test_the_cli_syncs_a_three_store_manifest_over_http_and_prints_each_st
         )
         base = ["sync", str(path), "--external-key-slot", "1", "--per-store-concurrency", "2"]
         plan = await anyio.to_thread.run_sync(_cli, [*base, "--plan", "--json"], env, tmp_path)
-        assert plan.returncode == 0, plan.stderr
+        assert plan.returncode == 1, plan.stderr  # S9 could not be planned
         items = json.loads(plan.stdout)["items"]
-        assert Counter(i["sunmi_shop_no"] for i in items) == {shop: 2 for shop in stores}
+        assert Counter(i["sunmi_shop_no"] for i in items) == {shop: 2 for shop in (*stores, "S9")}
+        assert {i["action"] for i in items if i["sunmi_shop_no"] == "S9"} == {"unplanned"}
         done = await anyio.to_thread.run_sync(_cli, base, env, tmp_path)
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 1, done.stderr
+        assert "store S9: unplanned 2, failed 2" in done.stdout
+        assert "store 'S9' could not be listed, so nothing was planned for it" in done.stderr
         assert "store (the client): add 2, done 2" in done.stdout
         assert "store S2: add 2, done 2" in done.stdout
         assert "store S3: add 2, done 2" in done.stdout
         again = await anyio.to_thread.run_sync(_cli, [*base, "--json"], env, tmp_path)
-        assert again.returncode == 0, again.stderr
+        assert again.returncode == 1, again.stderr
         report = json.loads(again.stdout)
         assert report["writes"] == {}
         assert {s: t["unchanged"] for s, t in report["by_store"].items()} == {
             "": 2,
             "S2": 2,
             "S3": 2,
+            "S9": 0,
         }
+        assert report["by_store"]["S9"]["outcomes"] == {"failed": 2}
         for shop in stores:
             async with server.client(sunmi_shop_no=shop) as client:
                 faces = [f async for f in client.groups.iter_faces(ids[shop])]

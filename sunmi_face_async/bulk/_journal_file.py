@@ -25,6 +25,7 @@ __all__ = [
     "JournalError",
     "JournalMismatchError",
     "bind_job",
+    "check_present",
     "connect",
     "failure",
     "job_differences",
@@ -163,7 +164,7 @@ def connect(path: str, *, resume: bool | None) -> sqlite3.Connection:
     """
     private = path in ("", ":memory:")
     if not private and resume:
-        _check_present(path)
+        check_present(path)
     conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -223,7 +224,9 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _check_present(path: str) -> None:
+def check_present(path: str) -> None:
+    """Refuse to resume from a journal that is missing, unreadable or empty (one
+    ``JournalError`` naming the file and the cause)."""
     try:
         size = os.path.getsize(path)
     except FileNotFoundError:

@@ -32,6 +32,7 @@ from ._journal_file import (
     JournalError,
     JournalMismatchError,
     bind_job,
+    check_present,
     failure,
     job_differences,
     read_job,
@@ -107,7 +108,7 @@ class SyncJournal:
         resume finishes that run; ``record_run`` records them as the last run's."""
         private = self.path in ("", ":memory:")
         if not private and self.resume:
-            _check_present(self.path)
+            check_present(self.path)
         lock = None if private else JournalLock(self.path)
         if lock is not None:
             lock.acquire()
@@ -356,22 +357,6 @@ def _put_picture(conn: sqlite3.Connection, key: str, record: PictureRecord) -> N
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (key, *attrs.astuple(record), time.time()),
     )
-
-
-def _check_present(path: str) -> None:
-    try:
-        size = os.path.getsize(path)
-    except FileNotFoundError:
-        raise JournalError(
-            path, "missing", "no such file", f"there is no journal at {path} to resume"
-        ) from None
-    except OSError as exc:
-        cause = exc.strerror or type(exc).__name__
-        raise JournalError(path, "io", cause, f"cannot read the journal {path}: {cause}") from None
-    if size == 0:
-        raise JournalError(
-            path, "empty", "0 bytes", f"the journal {path} is empty (0 bytes): nothing to resume"
-        )
 
 
 def _has_content(path: str) -> bool:

@@ -277,21 +277,9 @@ class Planner:
             out.append(
                 SyncItem(SyncAction.INVALID, key, group, line, keeper.face_id, error=verdict)
             )
-        elif keeper.face_id in self.old_faces:
-            # Only the old face of a replace is left: its add must be made again.
-            out.append(
-                SyncItem(
-                    SyncAction.REPLACE,
-                    key,
-                    group,
-                    line,
-                    keeper.face_id,
-                    keeper.group_id,
-                    ("picture",),
-                    upload,
-                )
-            )
-        elif verdict:
+        elif verdict or keeper.face_id in self.old_faces:
+            # A changed picture, or only the old face of a replace left (its add must be
+            # made again): the new face first, then the old one goes.
             out.append(
                 SyncItem(
                     SyncAction.REPLACE,

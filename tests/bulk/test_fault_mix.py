@@ -60,6 +60,9 @@ async def _limit_events(cloud: FakeSunmiCloud, count: int) -> tuple[list[str], i
             concurrency=16,
             external_key_slot=1,
             retry_delay=0,
+            # Enough tries that no upload runs out of them by bad luck (a 5 % fault rate
+            # fails one of 400 items three times in a row about once in 20 runs).
+            max_attempts=10,
             on_event=events.append,
         )
         report = await job.run()

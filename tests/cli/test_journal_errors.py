@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -134,17 +135,30 @@ def test_a_journal_that_cannot_be_created_is_removed_and_the_same_command_is_pri
 def test_answers_the_journal_could_not_record_are_named_not_called_lost_connections(
     invoke: Invoke, cloud: FakeSunmiCloud, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sunmi_face_async.bulk import _journal_lock
+    from sunmi_face_async.bulk.journal import Journal, Status
 
-    opened = _journal_file.connect
+    # The disk fills up exactly when answers are to be recorded (claims are written in
+    # batches ahead of sending, so a page limit could also stop a claim first).
+    original = Journal._status_write
 
-    def tiny_disk(path: str, *, resume: bool | None) -> sqlite3.Connection:
-        conn = opened(path, resume=resume)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + 3}")
-        return conn
+    def full_when_done(
+        self: Journal,
+        key: str,
+        status: Status,
+        face_id: str | None,
+        error: str | None,
+        attempts: int = 0,
+    ) -> Callable[[sqlite3.Connection], None]:
+        write = original(self, key, status, face_id, error, attempts)
+        if status is not Status.DONE:
+            return write
 
-    monkeypatch.setattr(_journal_lock, "connect", tiny_disk)
+        def disk_full(conn: sqlite3.Connection) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        return disk_full
+
+    monkeypatch.setattr(Journal, "_status_write", full_when_done)
     args = ["enroll", "pics", "--group", "G", "--create-group", "--journal", "j.sqlite"]
     result = invoke(args)
     assert result.exit_code == 2, result.output
@@ -157,7 +171,7 @@ def test_answers_the_journal_could_not_record_are_named_not_called_lost_connecti
     named = re.findall(r"\(face_id ([^)]+)\)", line)
     assert named
     assert set(named) <= on_server
-    monkeypatch.setattr(_journal_lock, "connect", opened)  # space freed
+    monkeypatch.setattr(Journal, "_status_write", original)  # space freed
     resume = line.partition("then resume: ")[2].partition("--resume")[0] + "--resume"
     again = invoke(["--json", *shlex.split(resume)[1:]])
     assert again.exit_code == 1, again.output

@@ -5,6 +5,7 @@ raw escape sequence the server holds, and the default journal stays in its folde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import sqlite3
@@ -61,7 +62,8 @@ def test_a_plan_writes_no_journal_and_its_command_runs_as_printed(
     assert applied.exit_code == 0, applied.output
     assert "synced: add 3," in applied.output
     (journal,) = tmp_path.rglob("*.sqlite")
-    dump = "\n".join(sqlite3.connect(journal).iterdump())
+    with contextlib.closing(sqlite3.connect(journal)) as conn:
+        dump = "\n".join(conn.iterdump())
     assert cloud.app_key not in dump
     assert cloud.app_key not in plan.output + applied.output
 

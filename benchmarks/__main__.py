@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     step("memory", lambda: memory.run((1_000, 10_000) if quick else (10_000, 100_000)))
-    step("sync", lambda: sync_perf.run((1_000, 10_000) if quick else (10_000, 100_000)))
+    step("sync", lambda: sync_perf.run((1_000,) if quick else (10_000, 100_000)))
     step("confirm", lambda: confirm_perf.run(1_000 if quick else 10_000))
 
     for row in results.get("throughput") or []:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -35,6 +36,19 @@ from .server import BenchServer
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("overhead", "layers", "throughput", "export", "memory", "sync", "confirm")
+
+
+def _portable(trace: str) -> str:
+    """A traceback as RESULTS.md may carry it: paths relative to the repository and the
+    interpreter's prefix, never this machine's absolute ones."""
+    prefixes = (
+        (str(HERE.parent) + os.sep, ""),
+        (sys.prefix + os.sep, "<venv>/"),
+        (sys.base_prefix + os.sep, "<python>/"),
+    )
+    for prefix, name in prefixes:
+        trace = trace.replace(prefix, name)
+    return trace
 
 
 def _log(message: str) -> None:
@@ -74,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results[name] = work()
         except Exception:  # reported in RESULTS.md and in the exit status
-            results["errors"].append(f"{name} crashed: {traceback.format_exc(limit=4)}")
+            results["errors"].append(f"{name} crashed: {_portable(traceback.format_exc(limit=4))}")
             _log(results["errors"][-1])
         _log(f"== {name} took {time.perf_counter() - begun:.0f} s")
 

@@ -19,7 +19,9 @@ from sunmi_face_async.bulk import FaceUpload, Journal, Outcome, enroll
 QUICK = False  # set by enroll_perf --quick: smaller runs
 
 
-class _StubFaces:
+class StubFaces:
+    """``faces.add`` answering at once: the bulk layer's own cost, with no wire."""
+
     def __init__(self) -> None:
         self.count = 0
 
@@ -29,9 +31,9 @@ class _StubFaces:
         return f"face-{self.count}"
 
 
-class _StubClient:
+class StubClient:
     def __init__(self) -> None:
-        self.faces = _StubFaces()
+        self.faces = StubFaces()
 
 
 def sized_picture(size: int, i: int) -> bytes:
@@ -182,7 +184,7 @@ async def layer_runs() -> None:
     for label, size in (("2 KB", 2_000), ("500 KB", 500_000)):
         items = sized_uploads(size, 0, n if size < 100_000 else 400)
         with tempfile.TemporaryDirectory() as tmp:
-            stub = _StubClient()
+            stub = StubClient()
             began = time.process_time()
             await enroll(stub, items, concurrency=1, journal=Path(tmp) / "j.db").run()
             whole = (time.process_time() - began) / len(items) * 1e6

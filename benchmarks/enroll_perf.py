@@ -179,27 +179,17 @@ async def stock_runs() -> None:
         print(f"ratio pooled / stock (medians) = {median['pooled'] / median['stock']:.2f}")
 
 
-class _StubFaces:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def add(self, group_id: str, **_: Any) -> str:
-        self.count += 1
-        await anyio.lowlevel.checkpoint()
-        return f"face-{self.count}"
-
-
-class _StubClient:
-    def __init__(self) -> None:
-        self.faces = _StubFaces()
-
-
 async def memory_run() -> None:
     print("# RSS of enroll over 100k uploads (journal on disk, a stub client answering at once)")
     total = 20_000 if QUICK else 100_000
     marks = {10_000: 0.0, total: 0.0}
     with tempfile.TemporaryDirectory() as tmp:
-        job = enroll(_StubClient(), uploads("g", total), concurrency=64, journal=Path(tmp) / "j.db")
+        job = enroll(
+            enroll_cells.StubClient(),
+            uploads("g", total),
+            concurrency=64,
+            journal=Path(tmp) / "j.db",
+        )
         began = time.perf_counter()
         seen = 0
         print(f"start RSS {rss_mb():.1f} MB")

@@ -16,7 +16,7 @@ import httpx
 from ._backend import resolve_backend
 from ._events import AttemptHook, signals_for
 from ._logging import configure_from_env
-from ._options import check_deadline, derive, retries_switched
+from ._options import check_deadline, derive
 from ._retry import RetryPolicy
 from ._transport import Transport, _Secret, has_surrogate
 from ._validate import text
@@ -185,7 +185,7 @@ class AsyncSunmiFace:
             key,
             base_url=base_url,
             timeout=timeout,
-            retry=retries_switched(retry or RetryPolicy()),
+            retry=(retry or RetryPolicy()).switched(),
             max_connections=max_connections,
             http_client=http_client,
             transport=transport,

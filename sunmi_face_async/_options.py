@@ -1,12 +1,11 @@
 """Per-call options: a transport that shares another's connections but not its timeout, retry
-policy or deadline, the bounds each attempt then runs under, and the switch that turns every
-client's retries off (``SUNMI_RETRIES=0``)."""
+policy or deadline, and the bounds each attempt then runs under. (The switch that turns every
+retry off, ``SUNMI_RETRIES=0``, is ``RetryPolicy.switched``.)"""
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,12 +18,7 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["bound_attempt", "check_deadline", "derive", "retries_switched"]
-
-
-def retries_switched(policy: RetryPolicy, environ: Mapping[str, str] | None = None) -> RetryPolicy:
-    """``policy``, with one attempt only when ``SUNMI_RETRIES=0`` is set."""
-    return policy.switched(environ)
+__all__ = ["bound_attempt", "check_deadline", "derive"]
 
 
 def check_deadline(deadline: object) -> float | None:
@@ -53,7 +47,7 @@ def derive(
         clone.timeout = timeout
         clone.call_timeout = httpx.Timeout(timeout)
     if retry is not None:
-        clone.retry = retries_switched(retry)
+        clone.retry = retry.switched()
     if set_deadline:
         clone.deadline = deadline
     return clone

@@ -5,7 +5,9 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
+import attrs
 import pytest
 import pytest_asyncio
 
@@ -47,3 +49,29 @@ async def client(cloud: FakeSunmiCloud) -> AsyncIterator[AsyncSunmiFace]:
 async def group_id(client: AsyncSunmiFace) -> str:
     group = await client.groups.create("bulk", capacity=30_000, customer_keys=["ext"])
     return group.group_id
+
+
+class ShortGroups:
+    """``client.groups`` whose listing drops the last face of each page but keeps the
+    page's ``total_num``: a server whose listing is short of its own count."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
+        page = await self._real.list_faces(*args, **kwargs)
+        return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
+
+
+class ShortListing:
+    """A client whose group listings are short of their own count (see ``ShortGroups``)."""
+
+    def __init__(self, client: AsyncSunmiFace) -> None:
+        self._client = client
+        self.groups = ShortGroups(client.groups)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)

@@ -29,31 +29,7 @@ from sunmi_face_async.bulk import (
 )
 from sunmi_face_async.testing import FAKE_FACE_ADDED_EVENT, FakeSunmiCloud
 
-from .conftest import picture
-
-
-class _ShortGroups:
-    """``client.groups`` whose listing drops the last face of each page but keeps the
-    page's ``total_num``: a server whose listing is short of its own count."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
-        page = await self._real.list_faces(*args, **kwargs)
-        return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
-
-
-class _Short:
-    def __init__(self, client: AsyncSunmiFace) -> None:
-        self._client = client
-        self.groups = _ShortGroups(client.groups)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+from .conftest import ShortGroups, ShortListing, picture
 
 
 def _uploads(group_id: str, n: int) -> list[FaceUpload]:
@@ -67,7 +43,11 @@ async def test_a_listing_short_of_its_own_count_leaves_items_unconfirmed_not_rej
     faces than it counts proves nothing about the faces it did not bring."""
     journal = tmp_path / "job.sqlite"
     job = enroll(
-        _Short(client), _uploads(group_id, 5), journal=journal, confirm="listing", confirm_wait=0
+        ShortListing(client),
+        _uploads(group_id, 5),
+        journal=journal,
+        confirm="listing",
+        confirm_wait=0,
     )
     report = await job.run()
     assert len(cloud.faces_in(group_id)) == 5
@@ -90,7 +70,7 @@ async def test_verify_with_a_short_listing_reports_unchecked_not_missing(
     journal = tmp_path / "job.sqlite"
     await enroll(client, _uploads(group_id, 4), journal=journal).run()
     assert len(cloud.faces_in(group_id)) == 4
-    report = await verify(_Short(client), journal)
+    report = await verify(ShortListing(client), journal)
     assert report.missing == []
     assert (report.present, report.unchecked) == (3, 1)  # the listing left out one face
     assert "counted 4 faces" in report.unlisted[group_id]
@@ -287,7 +267,7 @@ async def test_verify_of_external_keys_with_a_slash_lists_the_clients_own_store(
     assert (report.present, report.unchecked, report.missing) == (3, 0, [])
 
 
-class _FailingGroups(_ShortGroups):
+class _FailingGroups(ShortGroups):
     """``client.groups`` whose listing fails on its second page (a listing cut midway)."""
 
     async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
@@ -296,7 +276,7 @@ class _FailingGroups(_ShortGroups):
         return await self._real.list_faces(*args, **kwargs)
 
 
-class _Failing(_Short):
+class _Failing(ShortListing):
     def __init__(self, client: AsyncSunmiFace) -> None:
         super().__init__(client)
         self.groups = _FailingGroups(client.groups)

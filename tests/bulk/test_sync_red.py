@@ -16,7 +16,7 @@ from sunmi_face_async import AsyncSunmiFace, ProtocolError
 from sunmi_face_async.bulk import JournalMismatchError, Outcome, SyncAction, SyncJournal, sync
 from sunmi_face_async.testing import FakeSunmiCloud
 
-from .conftest import picture
+from .conftest import ShortListing, picture
 from .test_sync import SLOT, Spied, _contains, _Died, keys_on_server, row, writes
 
 
@@ -63,30 +63,6 @@ async def test_a_replace_killed_after_its_add_then_killed_again_at_the_delete_co
     assert writes(cloud) == {}
 
 
-class _ShortGroups:
-    """``client.groups`` whose listing drops the last face of each page but keeps the
-    page's ``total_num`` (a server whose listing is short of its own count)."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    async def list_faces(self, *args: Any, **kwargs: Any) -> Any:
-        page = await self._real.list_faces(*args, **kwargs)
-        return attrs.evolve(page, faces=page.faces[:-1]) if page.faces else page
-
-
-class _Short:
-    def __init__(self, client: AsyncSunmiFace) -> None:
-        self._client = client
-        self.groups = _ShortGroups(client.groups)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
 async def test_a_listing_short_of_the_servers_own_count_aborts_before_any_write(
     cloud: FakeSunmiCloud, client: AsyncSunmiFace, group_id: str, tmp_path: Path
 ) -> None:
@@ -95,7 +71,7 @@ async def test_a_listing_short_of_the_servers_own_count_aborts_before_any_write(
     cloud.reset_stats()
     for prune in (False, True):
         with pytest.raises(ProtocolError) as short:
-            await sync(_Short(client), rows, external_key_slot=SLOT, prune=prune)
+            await sync(ShortListing(client), rows, external_key_slot=SLOT, prune=prune)
         assert f"group {group_id}" in str(short.value)
         assert "counted 3 faces, its pages brought 2" in str(short.value)
     assert writes(cloud) == {}

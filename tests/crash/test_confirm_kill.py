@@ -45,6 +45,28 @@ def _done_in_journal(path: Path) -> int:
         conn.close()
 
 
+async def _kill_while_confirming(
+    argv: list[str], env: dict[str, str], journal: Path, err: Path, count: int
+) -> None:
+    """Run ``argv`` until ``count`` items are done in its journal (every upload answered: it
+    now waits to confirm), check it is still waiting, then SIGKILL it."""
+    with err.open("wb") as stderr:
+        first = await anyio.open_process(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env
+        )
+    try:
+        with anyio.fail_after(RUN_TIMEOUT):
+            while _done_in_journal(journal) < count:
+                assert first.returncode is None, err.read_text()
+                await anyio.sleep(0.05)
+        await anyio.sleep(0.3)
+        assert first.returncode is None  # still confirming (it waits 60 s)
+        signal_process(first, signal.SIGKILL)
+    finally:
+        await stop(first)
+    assert first.returncode == -signal.SIGKILL
+
+
 async def test_sigkill_during_confirmation_then_resume_gives_the_fakes_counts(
     tmp_path: Path,
 ) -> None:
@@ -60,26 +82,7 @@ async def test_sigkill_during_confirmation_then_resume_gives_the_fakes_counts(
         base = [str(CLI), "--timeout", "2", "enroll", str(photos), "--group", "G"]
         base += ["--journal", str(journal), "--confirm", "listing"]
         err = tmp_path / "first.err"
-        with err.open("wb") as stderr:
-            first = await anyio.open_process(
-                [*base, "--confirm-wait", "60"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env=env,
-            )
-        try:
-            with anyio.fail_after(RUN_TIMEOUT):
-                # Every upload answered and recorded: the job now waits to confirm.
-                while _done_in_journal(journal) < N:
-                    assert first.returncode is None, err.read_text()
-                    await anyio.sleep(0.05)
-            await anyio.sleep(0.3)
-            assert first.returncode is None  # still confirming (it waits 60 s)
-            signal_process(first, signal.SIGKILL)
-        finally:
-            await stop(first)
-        assert first.returncode == -signal.SIGKILL
+        await _kill_while_confirming([*base, "--confirm-wait", "60"], env, journal, err, N)
         assert "confirming" in err.read_text()
         assert await uploads(server) == N
         again = await anyio.run_process(
@@ -169,25 +172,7 @@ async def test_sigkill_while_waiting_for_pushes_then_resume_confirms_from_the_pu
         base = [str(CLI), "--timeout", "2", "enroll", str(photos), "--group", group.group_id]
         base += ["--journal", str(journal), "--confirm", "push"]
         err = tmp_path / "first.err"
-        with err.open("wb") as stderr:
-            first = await anyio.open_process(
-                [*base, "--confirm-wait", "60"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env=env,
-            )
-        try:
-            with anyio.fail_after(RUN_TIMEOUT):
-                while _done_in_journal(journal) < n:
-                    assert first.returncode is None, err.read_text()
-                    await anyio.sleep(0.05)
-            await anyio.sleep(0.3)
-            assert first.returncode is None  # waiting for the pushes the receiver refuses
-            signal_process(first, signal.SIGKILL)
-        finally:
-            await stop(first)
-        assert first.returncode == -signal.SIGKILL
+        await _kill_while_confirming([*base, "--confirm-wait", "60"], env, journal, err, n)
         assert gate.refused > 0
         gate.open = True  # the receiver is back: the fake's retries now land
         again = await anyio.run_process(

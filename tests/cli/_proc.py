@@ -195,6 +195,21 @@ class PtyResult:
     screen: str  # everything written to the terminal (stdout and stderr), decoded
 
 
+def drain(master: int, idle: float = 0.5) -> bytes:
+    """What a pty's other end wrote, read from ``master`` until it is quiet for ``idle``
+    seconds or closed."""
+    chunks = []
+    while select.select([master], [], [], idle)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def run_pty(
     args: Sequence[str],
     fake: Fake | None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import stat
 import subprocess
 import threading
@@ -20,7 +19,7 @@ import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
-from ._proc import SUNMI_FACE, TIMEOUT, Fake, clean_env, fake, run
+from ._proc import SUNMI_FACE, TIMEOUT, Fake, clean_env, drain, fake, run
 
 __all__ = ["fake"]
 
@@ -93,19 +92,11 @@ def test_a_terminal_device_is_written_through(enrolled: Fake, tmp_path: Path) ->
     try:
         result = _export(enrolled, tmp_path, device)
         os.close(slave)
-        chunks = []
-        while select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        written = drain(master)
     finally:
         os.close(master)
     assert result.returncode == 0, result.stderr
-    lines = b"".join(chunks).decode().replace("\r\n", "\n").splitlines()
+    lines = written.decode().replace("\r\n", "\n").splitlines()
     assert len(_names("\n".join(lines))) == FACES
 
 

@@ -13,14 +13,13 @@ import csv
 import io
 import json
 import os
-import select
 from pathlib import Path
 
 import pytest
 
 from sunmi_face_async.testing.pictures import write_faces
 
-from ._proc import Fake, fake, run, run_pty
+from ._proc import Fake, drain, fake, run, run_pty
 
 __all__ = ["fake"]
 
@@ -86,19 +85,11 @@ def test_jsonl_to_a_terminal_device_given_as_output_is_escaped(
     try:
         result = run(["export", "--group", "H", "--output", os.ttyname(slave)], hostile, tmp_path)
         os.close(slave)
-        chunks = []
-        while select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        written = drain(master)
     finally:
         os.close(master)
     assert result.returncode == 0, result.stderr
-    screen = b"".join(chunks).decode()
+    screen = written.decode()
     assert "\u202e" not in screen
     assert "abc\\u202edef" in screen
     names = sorted(json.loads(line)["name"] for line in screen.splitlines() if line.strip())
